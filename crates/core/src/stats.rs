@@ -1,0 +1,68 @@
+//! Per-file read accounting shared by every reader: each record read is
+//! either used (normalized into an [`Event`](crate::Event)) or rejected with
+//! a reason, and `read == used + rejected` always holds.
+
+use crate::event::EventKind;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// How many rejected records are kept with their reasons per file (the
+/// counts are always complete).
+pub const MAX_KEPT_REJECTS: usize = 200;
+
+/// One rejected record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reject {
+    /// 1-based line or record number (0 when the whole file is rejected).
+    pub record: u64,
+    /// Why it was rejected, phrased for the user.
+    pub reason: String,
+}
+
+/// Read accounting for one input file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FileStats {
+    /// Records read.
+    pub read: u64,
+    /// Records normalized into events.
+    pub used: u64,
+    /// Records rejected.
+    pub rejected: u64,
+    /// Used records by event kind.
+    pub kinds: BTreeMap<String, u64>,
+    /// The first [`MAX_KEPT_REJECTS`] rejects with reasons.
+    pub rejects: Vec<Reject>,
+}
+
+impl FileStats {
+    /// Counts a used record of `kind`.
+    pub fn used(&mut self, kind: EventKind) {
+        self.read += 1;
+        self.used += 1;
+        *self.kinds.entry(kind.as_str().to_string()).or_default() += 1;
+    }
+
+    /// Counts a rejected record.
+    pub fn reject(&mut self, record: u64, reason: impl Into<String>) {
+        self.read += 1;
+        self.rejected += 1;
+        if self.rejects.len() < MAX_KEPT_REJECTS {
+            self.rejects.push(Reject { record, reason: reason.into() });
+        }
+    }
+
+    /// Adds another file's counts into this one.
+    pub fn merge(&mut self, other: &FileStats) {
+        self.read += other.read;
+        self.used += other.used;
+        self.rejected += other.rejected;
+        for (k, v) in &other.kinds {
+            *self.kinds.entry(k.clone()).or_default() += v;
+        }
+    }
+
+    /// `read == used + rejected`.
+    pub fn reconciles(&self) -> bool {
+        self.read == self.used + self.rejected
+    }
+}

@@ -1,0 +1,78 @@
+//! Small normalization helpers shared by readers and detections.
+
+/// Canonical form of an account name for case-insensitive comparison:
+/// trimmed and lower-cased (Unicode-aware).
+pub fn normalize_user(raw: &str) -> String {
+    let t = raw.trim();
+    if t.bytes().all(|b| !b.is_ascii_uppercase() && b.is_ascii()) {
+        t.to_string()
+    } else {
+        t.to_lowercase()
+    }
+}
+
+/// Normalizes a source address as logs write it: trims, strips the
+/// IPv4-mapped IPv6 prefix (`::ffff:10.0.0.5` → `10.0.0.5`) and brackets.
+/// Values that mean "no address" (`-`, empty, `::1`/`127.0.0.1` loopback
+/// is kept) return `None`.
+pub fn normalize_ip(raw: &str) -> Option<String> {
+    let t = raw.trim().trim_start_matches('[').trim_end_matches(']');
+    if t.is_empty() || t == "-" || t == "::" || t.eq_ignore_ascii_case("null") {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("::ffff:") {
+        if rest.parse::<std::net::Ipv4Addr>().is_ok() {
+            return Some(rest.to_string());
+        }
+    }
+    Some(if lower.contains(':') { lower } else { t.to_string() })
+}
+
+/// Canonical Windows status text: lower-case hex without leading zeros
+/// (`0xC0000064` → `0xc0000064`, `0x00000006` → `0x6`). Non-hex values are
+/// returned trimmed and lower-cased.
+pub fn normalize_status(raw: &str) -> String {
+    let t = raw.trim();
+    let lower = t.to_ascii_lowercase();
+    if let Some(hex) = lower.strip_prefix("0x") {
+        if let Ok(n) = u64::from_str_radix(hex, 16) {
+            return format!("{n:#x}");
+        }
+    }
+    lower
+}
+
+/// KQL `isnotempty`: present and not the empty string.
+pub fn is_not_empty(v: Option<&str>) -> bool {
+    v.is_some_and(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ips() {
+        assert_eq!(normalize_ip("::ffff:10.0.0.66").as_deref(), Some("10.0.0.66"));
+        assert_eq!(normalize_ip("::FFFF:10.0.0.66").as_deref(), Some("10.0.0.66"));
+        assert_eq!(normalize_ip(" 203.0.113.5 ").as_deref(), Some("203.0.113.5"));
+        assert_eq!(normalize_ip("2001:DB8::1").as_deref(), Some("2001:db8::1"));
+        assert_eq!(normalize_ip("-"), None);
+        assert_eq!(normalize_ip(""), None);
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(normalize_status("0xC0000064"), "0xc0000064");
+        assert_eq!(normalize_status("0x00000006"), "0x6");
+        assert_eq!(normalize_status("0x0"), "0x0");
+        assert_eq!(normalize_status("%%2313"), "%%2313");
+    }
+
+    #[test]
+    fn users() {
+        assert_eq!(normalize_user(" JDoe@Contoso.COM "), "jdoe@contoso.com");
+        assert_eq!(normalize_user("ÅSA@x.se"), "åsa@x.se");
+    }
+}

@@ -1,0 +1,1 @@
+//! Executes idrecon rules over normalized events and produces findings.

@@ -1,0 +1,1 @@
+//! Readers for Entra ID log exports: shape detection, decompression, normalization into events.

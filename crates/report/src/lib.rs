@@ -1,0 +1,1 @@
+//! Finding sinks: table, JSON, NDJSON, CSV.

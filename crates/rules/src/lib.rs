@@ -1,0 +1,1 @@
+//! The idrecon rule catalogue: rule model, parameters, profiles.
