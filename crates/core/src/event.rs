@@ -5,19 +5,25 @@ use std::fmt;
 use std::str::FromStr;
 
 /// What kind of record an event came from. Rules select events by kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum EventKind {
     /// An interactive or non-interactive *user* sign-in (Entra ID).
+    #[serde(rename = "entra_signin")]
     EntraSignIn,
     /// A service-principal sign-in: recognised and counted, never evaluated
     /// as a user sign-in.
+    #[serde(rename = "entra_service_principal_signin")]
     EntraServicePrincipalSignIn,
     /// A managed-identity sign-in: recognised and counted, never evaluated.
+    #[serde(rename = "entra_managed_identity_signin")]
     EntraManagedIdentitySignIn,
     /// An Entra ID directory audit record (AuditLogs / directoryAudits).
+    #[serde(rename = "entra_audit")]
     EntraAudit,
     /// A Windows Security log event.
+    #[serde(rename = "windows_security")]
     WindowsSecurity,
 }
 
@@ -305,6 +311,22 @@ fields! {
     Domain => "domain",
     /// Kerberos pre-authentication type.
     PreAuthType => "pre_auth_type",
+}
+
+impl serde::Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Field {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(|e: UnknownField| {
+            let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+            serde::de::Error::custom(format!("{e}; known fields: {}", names.join(", ")))
+        })
+    }
 }
 
 impl fmt::Display for Field {

@@ -1,0 +1,426 @@
+//! The rule model: what a rule file says once its parameters are resolved.
+
+use idrecon_core::{Event, EventKind, Field, Severity};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A resolved detection rule.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Rule id, e.g. `auth_username_enumeration` (shared across profiles).
+    pub id: String,
+    /// Profile this definition belongs to (`seed` or `recommended`).
+    pub profile: String,
+    /// One-line title.
+    pub title: String,
+    /// What the rule detects and why.
+    pub description: String,
+    /// MITRE ATT&CK technique ids.
+    #[serde(default)]
+    pub mitre: Vec<String>,
+    /// Event kinds the rule reads.
+    pub kinds: Vec<EventKind>,
+    /// Canonical tables the rule reads (empty = every table of those kinds).
+    #[serde(default)]
+    pub tables: Vec<String>,
+    /// Window semantics.
+    pub window: Window,
+    /// Conditions an event must meet (all of them) to be counted.
+    #[serde(rename = "where")]
+    pub filter: Vec<Predicate>,
+    /// Events that confirm a probed account (e.g. a later success from the
+    /// same key); they are not counted as probes.
+    #[serde(default)]
+    pub confirm: Option<Predicate>,
+    /// Group-by fields; the first one is reported as the finding's source.
+    pub key: Vec<Field>,
+    /// Fields whose equal values mark duplicate rows of one event (compared
+    /// case-insensitively; rows missing any of them are never collapsed).
+    #[serde(default)]
+    pub dedup: Vec<Field>,
+    /// KQL string semantics: a missing string field is the empty string
+    /// (it groups, counts and lists as `""`).
+    #[serde(default)]
+    pub missing_as_empty: bool,
+    /// Aggregates computed per key (and per episode).
+    pub measures: Vec<Measure>,
+    /// When a group becomes a finding.
+    pub threshold: Threshold,
+    /// Severity ladder: the first arm whose condition holds wins.
+    pub severity: Vec<SeverityArm>,
+    /// Constant output columns (e.g. the seed's `DetectionType`).
+    #[serde(default)]
+    pub output: BTreeMap<String, serde_json::Value>,
+    /// Known limitations, false positives and tuning notes (documentation
+    /// and exported-query comments).
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Parameter values in force (after overrides), for reports and docs.
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_json::Value>,
+}
+
+impl Rule {
+    /// True when the event is of a kind and table this rule reads.
+    pub fn reads(&self, ev: &Event) -> bool {
+        self.kinds.contains(&ev.kind)
+            && (self.tables.is_empty() || self.tables.iter().any(|t| t == ev.table))
+    }
+
+    /// True when the event passes every `where` condition.
+    pub fn matches(&self, ev: &Event) -> bool {
+        self.filter.iter().all(|p| p.eval(ev, self.missing_as_empty))
+    }
+
+    /// True when the event is a confirming event.
+    pub fn confirms(&self, ev: &Event) -> bool {
+        self.confirm
+            .as_ref()
+            .is_some_and(|p| p.eval(ev, self.missing_as_empty))
+    }
+
+    /// A measure by name.
+    pub fn measure(&self, name: &str) -> Option<&Measure> {
+        self.measures.iter().find(|m| m.name == name)
+    }
+
+    /// Checks internal consistency (measure references, threshold measure).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.key.is_empty() {
+            return Err("`key` needs at least one field".into());
+        }
+        if self.kinds.is_empty() {
+            return Err("`kinds` needs at least one event kind".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for m in &self.measures {
+            if !seen.insert(m.name.as_str()) {
+                return Err(format!("measure `{}` is defined twice", m.name));
+            }
+            m.validate()?;
+        }
+        let t = self.measure(&self.threshold.measure).ok_or_else(|| {
+            format!("threshold measure `{}` is not defined", self.threshold.measure)
+        })?;
+        if !matches!(t.func, MeasureFn::Dcount | MeasureFn::Count) {
+            return Err(format!(
+                "threshold measure `{}` must be a count or dcount",
+                t.name
+            ));
+        }
+        for arm in &self.severity {
+            for c in &arm.any {
+                if self.measure(&c.measure).is_none() {
+                    return Err(format!(
+                        "severity condition uses undefined measure `{}`",
+                        c.measure
+                    ));
+                }
+            }
+        }
+        if self.severity.last().is_none_or(|a| !a.any.is_empty()) {
+            return Err("the last severity arm must have no condition (the default)".into());
+        }
+        for m in &self.measures {
+            for r in [&m.of, &m.num].into_iter().flatten().chain(m.den.iter()) {
+                if self.measure(r).is_none() {
+                    return Err(format!("measure `{}` refers to undefined `{r}`", m.name));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Window kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowKind {
+    /// One evaluation at `now`: events with `time > now - length` (KQL
+    /// `TimeGenerated > ago(length)`, events after `now` included).
+    Lookback,
+    /// Every span of `length` over the whole input; overlapping qualifying
+    /// windows of one key merge into one episode.
+    Sliding,
+}
+
+/// A rule's window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Lookback or sliding.
+    pub kind: WindowKind,
+    /// Window length.
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub length: Duration,
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    crate::parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::format_duration(*d))
+}
+
+/// A condition on one event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Predicate {
+    /// Exact, case-sensitive membership (KQL `in`).
+    In(Field, Vec<String>),
+    /// Case-insensitive membership (KQL `in~`).
+    InCi(Field, Vec<String>),
+    /// Case-insensitive substring, any of (KQL `contains`).
+    Contains(Field, Vec<String>),
+    /// Present and not empty (KQL `isnotempty`).
+    NotEmpty(Field),
+    /// At least one holds.
+    Any(Vec<Predicate>),
+    /// All hold.
+    All(Vec<Predicate>),
+    /// Negation.
+    Not(Box<Predicate>),
+}
+
+impl Predicate {
+    /// Evaluates the predicate. With `missing_as_empty`, an absent field is
+    /// the empty string (KQL semantics); otherwise an absent field fails
+    /// every positive test.
+    pub fn eval(&self, ev: &Event, missing_as_empty: bool) -> bool {
+        let get = |f: &Field| match ev.get(*f) {
+            Some(v) => Some(v),
+            None if missing_as_empty => Some(""),
+            None => None,
+        };
+        match self {
+            Predicate::In(f, vals) => get(f).is_some_and(|v| vals.iter().any(|x| x == v)),
+            Predicate::InCi(f, vals) => {
+                get(f).is_some_and(|v| vals.iter().any(|x| eq_ci(x, v)))
+            }
+            Predicate::Contains(f, subs) => get(f).is_some_and(|v| {
+                let lv = v.to_lowercase();
+                subs.iter().any(|s| lv.contains(&s.to_lowercase()))
+            }),
+            Predicate::NotEmpty(f) => ev.get(*f).is_some_and(|v| !v.is_empty()),
+            Predicate::Any(ps) => ps.iter().any(|p| p.eval(ev, missing_as_empty)),
+            Predicate::All(ps) => ps.iter().all(|p| p.eval(ev, missing_as_empty)),
+            Predicate::Not(p) => !p.eval(ev, missing_as_empty),
+        }
+    }
+
+    /// Every field the predicate reads.
+    pub fn fields(&self, out: &mut Vec<Field>) {
+        match self {
+            Predicate::In(f, _)
+            | Predicate::InCi(f, _)
+            | Predicate::Contains(f, _)
+            | Predicate::NotEmpty(f) => out.push(*f),
+            Predicate::Any(ps) | Predicate::All(ps) => ps.iter().for_each(|p| p.fields(out)),
+            Predicate::Not(p) => p.fields(out),
+        }
+    }
+}
+
+fn eq_ci(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b) || (!a.is_ascii() && a.to_lowercase() == b.to_lowercase())
+}
+
+/// The flat YAML form of a predicate.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPredicate {
+    field: Option<Field>,
+    #[serde(rename = "in", default, deserialize_with = "de_strings_opt")]
+    in_: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "de_strings_opt")]
+    in_ci: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "de_strings_opt")]
+    contains: Option<Vec<String>>,
+    not_empty: Option<bool>,
+    any: Option<Vec<Predicate>>,
+    all: Option<Vec<Predicate>>,
+    not: Option<Box<Predicate>>,
+}
+
+impl<'de> Deserialize<'de> for Predicate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let r = RawPredicate::deserialize(d)?;
+        let ops = [
+            r.in_.is_some(),
+            r.in_ci.is_some(),
+            r.contains.is_some(),
+            r.not_empty.is_some(),
+            r.any.is_some(),
+            r.all.is_some(),
+            r.not.is_some(),
+        ];
+        if ops.iter().filter(|x| **x).count() != 1 {
+            return Err(D::Error::custom(
+                "a condition needs exactly one of in, in_ci, contains, not_empty, any, all, not",
+            ));
+        }
+        let need_field = || r.field.ok_or_else(|| D::Error::custom("this condition needs `field`"));
+        Ok(if let Some(v) = r.in_ {
+            Predicate::In(need_field()?, v)
+        } else if let Some(v) = r.in_ci {
+            Predicate::InCi(need_field()?, v)
+        } else if let Some(v) = r.contains {
+            Predicate::Contains(need_field()?, v)
+        } else if let Some(b) = r.not_empty {
+            if !b {
+                return Err(D::Error::custom("write `not: {field: …, not_empty: true}` instead of not_empty: false"));
+            }
+            Predicate::NotEmpty(need_field()?)
+        } else if let Some(v) = r.any {
+            Predicate::Any(v)
+        } else if let Some(v) = r.all {
+            Predicate::All(v)
+        } else if let Some(p) = r.not {
+            Predicate::Not(p)
+        } else {
+            return Err(D::Error::custom("empty condition"));
+        })
+    }
+}
+
+/// Accepts a list of strings or numbers (numbers become their decimal text).
+fn de_strings_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let v = Vec::<serde_json::Value>::deserialize(d)?;
+    v.into_iter()
+        .map(|x| match x {
+            serde_json::Value::String(s) => Ok(s),
+            serde_json::Value::Number(n) => Ok(n.to_string()),
+            other => Err(serde::de::Error::custom(format!(
+                "expected a string or number in the list, found {other}"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// Aggregate functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureFn {
+    /// Rows (after dedup).
+    Count,
+    /// Distinct values of `field`.
+    Dcount,
+    /// Rows matching `where`.
+    CountIf,
+    /// Distinct values of `field` among rows matching `where`.
+    DcountIf,
+    /// Distinct values of `field`, first seen first, at most `cap`.
+    Set,
+    /// `set` over rows matching `where`.
+    SetIf,
+    /// Values of `field` (identities) that are confirmed: probe rows
+    /// matching `where`, or confirm events of the same key for an identity
+    /// that was probed (at or after the episode start, within one window
+    /// after its end).
+    Confirmed,
+    /// A constant.
+    Const,
+    /// KQL `datetime_diff('minute', last, first)`: minute boundaries crossed.
+    DurationMinutes,
+    /// `round(of / iff(duration_minutes == 0, 1, duration_minutes), 2)`.
+    Rate,
+    /// `num / sum(den)`, rounded to 4 digits; 0 when the denominator is 0.
+    Ratio,
+}
+
+/// One named aggregate.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Measure {
+    /// Output name (a finding field).
+    pub name: String,
+    /// Function.
+    #[serde(rename = "fn")]
+    pub func: MeasureFn,
+    /// Field aggregated.
+    #[serde(default)]
+    pub field: Option<Field>,
+    /// Row condition for the `*_if` functions and `confirmed`.
+    #[serde(rename = "where", default)]
+    pub filter: Option<Predicate>,
+    /// Maximum list size for sets.
+    #[serde(default)]
+    pub cap: Option<usize>,
+    /// Compare and report values lower-cased (case-insensitive identities).
+    #[serde(default)]
+    pub lower: bool,
+    /// Constant value.
+    #[serde(default)]
+    pub value: Option<serde_json::Value>,
+    /// Measure a rate is computed of.
+    #[serde(default)]
+    pub of: Option<String>,
+    /// Ratio numerator measure.
+    #[serde(default)]
+    pub num: Option<String>,
+    /// Ratio denominator measures (summed).
+    #[serde(default)]
+    pub den: Vec<String>,
+}
+
+impl Measure {
+    fn validate(&self) -> Result<(), String> {
+        use MeasureFn::*;
+        let needs_field = matches!(self.func, Dcount | DcountIf | Set | SetIf | Confirmed);
+        let needs_where = matches!(self.func, CountIf | DcountIf | SetIf);
+        if needs_field && self.field.is_none() {
+            return Err(format!("measure `{}` needs `field`", self.name));
+        }
+        if needs_where && self.filter.is_none() {
+            return Err(format!("measure `{}` needs `where`", self.name));
+        }
+        if self.func == Const && self.value.is_none() {
+            return Err(format!("measure `{}` needs `value`", self.name));
+        }
+        if self.func == Rate && self.of.is_none() {
+            return Err(format!("measure `{}` needs `of`", self.name));
+        }
+        if self.func == Ratio && (self.num.is_none() || self.den.is_empty()) {
+            return Err(format!("measure `{}` needs `num` and `den`", self.name));
+        }
+        Ok(())
+    }
+}
+
+/// A group fires when `measure >= gte`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// A count or dcount measure.
+    pub measure: String,
+    /// Minimum value.
+    pub gte: u64,
+}
+
+/// `measure >= gte` (sets compare their size).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// Measure name.
+    pub measure: String,
+    /// Minimum value.
+    pub gte: f64,
+}
+
+/// One rung of the severity ladder: `level` when any condition holds (an
+/// arm without conditions always holds).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityArm {
+    /// Severity.
+    pub level: Severity,
+    /// Conditions, OR-ed.
+    #[serde(default)]
+    pub any: Vec<Condition>,
+}
