@@ -1,1 +1,95 @@
-//! Executes idrecon rules over normalized events and produces findings.
+//! The idrecon detection engine.
+//!
+//! Build an [`Engine`] from resolved rules, open a [`Run`], [`Run::push`]
+//! normalized events in any order, then [`Run::finish`] to get findings.
+//! Batch hunting is a stream that ends: `watch` uses the same run state.
+//!
+//! Semantics per window kind:
+//! - **lookback** (seed profile): one evaluation at `now` (given, or the
+//!   latest event time seen): events with `time > now - length` — like KQL
+//!   `TimeGenerated > ago(length)`, which also keeps events after `now`.
+//! - **sliding** (recommended profile): for every event time `t`, the window
+//!   is the events with `t - length < time <= t`; windows of one key that
+//!   reach the threshold and overlap merge into one episode, reported once
+//!   with episode totals and the peak window.
+
+mod measure;
+mod run;
+
+pub use run::{Run, RunSummary, RuleRunStats};
+
+use idrecon_core::Timestamp;
+use idrecon_rules::Rule;
+
+/// Builder for an [`Engine`].
+#[derive(Debug, Default)]
+pub struct EngineBuilder {
+    rules: Vec<Rule>,
+    profile: String,
+    now: Option<Timestamp>,
+    evidence: usize,
+}
+
+impl EngineBuilder {
+    /// A builder with no rules, evaluation time from the data, 5 evidence
+    /// records per finding.
+    pub fn new() -> Self {
+        EngineBuilder { evidence: 5, ..Default::default() }
+    }
+
+    /// The rules to run.
+    pub fn rules(mut self, rules: impl IntoIterator<Item = Rule>) -> Self {
+        self.rules.extend(rules);
+        self
+    }
+
+    /// The profile name (controls seed-specific output and ordering).
+    pub fn profile(mut self, profile: &str) -> Self {
+        self.profile = profile.to_string();
+        self
+    }
+
+    /// Evaluation time for lookback windows (default: latest event time).
+    pub fn now(mut self, now: Option<Timestamp>) -> Self {
+        self.now = now;
+        self
+    }
+
+    /// How many contributing records each finding lists.
+    pub fn evidence(mut self, n: usize) -> Self {
+        self.evidence = n;
+        self
+    }
+
+    /// The immutable engine.
+    pub fn build(self) -> Engine {
+        Engine { rules: self.rules, profile: self.profile, now: self.now, evidence: self.evidence }
+    }
+}
+
+/// An immutable, shareable set of compiled rules.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    rules: Vec<Rule>,
+    profile: String,
+    now: Option<Timestamp>,
+    evidence: usize,
+}
+
+impl Engine {
+    /// Starts a run; `files` names the input files by `Origin::file` index
+    /// (used in evidence).
+    pub fn run(&self, files: Vec<String>) -> Run<'_> {
+        Run::new(self, files)
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// True when the seed profile's output conventions apply.
+    pub fn is_seed(&self) -> bool {
+        self.profile == "seed"
+    }
+}

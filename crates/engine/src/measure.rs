@@ -1,0 +1,212 @@
+//! Measure evaluation over one group's events.
+
+use idrecon_core::text::normalize_user;
+use idrecon_core::{Event, Field, Timestamp};
+use idrecon_rules::{Measure, MeasureFn, Rule};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+
+/// A computed measure.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum MVal {
+    Int(u64),
+    Signed(i64),
+    Float(f64),
+    List(Vec<String>),
+    Json(Value),
+}
+
+impl MVal {
+    /// Numeric view for thresholds and severity (lists: their length).
+    pub(crate) fn number(&self) -> f64 {
+        match self {
+            MVal::Int(n) => *n as f64,
+            MVal::Signed(n) => *n as f64,
+            MVal::Float(f) => *f,
+            MVal::List(l) => l.len() as f64,
+            MVal::Json(Value::Array(a)) => a.len() as f64,
+            MVal::Json(v) => v.as_f64().unwrap_or(0.0),
+        }
+    }
+
+    pub(crate) fn to_json(&self) -> Value {
+        match self {
+            MVal::Int(n) => Value::from(*n),
+            MVal::Signed(n) => Value::from(*n),
+            MVal::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            MVal::List(l) => Value::from(l.clone()),
+            MVal::Json(v) => v.clone(),
+        }
+    }
+}
+
+/// The value of `field` as the measure sees it (lower-cased when asked;
+/// missing becomes `""` under KQL string semantics).
+pub(crate) fn value_of(ev: &Event, field: Field, lower: bool, missing_as_empty: bool) -> Option<String> {
+    match ev.get(field) {
+        Some(v) if lower => Some(normalize_user(v)),
+        Some(v) => Some(v.to_string()),
+        None if missing_as_empty => Some(String::new()),
+        None => None,
+    }
+}
+
+/// KQL `datetime_diff('minute', last, first)`: the number of minute
+/// boundaries between the two instants (not elapsed whole minutes).
+pub(crate) fn datetime_diff_minutes(last: Timestamp, first: Timestamp) -> i64 {
+    last.as_second().div_euclid(60) - first.as_second().div_euclid(60)
+}
+
+/// KQL `round(x, digits)`: half away from zero.
+pub(crate) fn round_to(x: f64, digits: i32) -> f64 {
+    let p = 10f64.powi(digits);
+    (x * p).round() / p
+}
+
+/// Computes every measure of `rule` over `events` (sorted by time), with
+/// `confirm` events of the same key for `confirmed` measures. `window_end`
+/// is the last instant a confirm event may have.
+pub(crate) fn compute(
+    rule: &Rule,
+    events: &[&Event],
+    confirm: &[&Event],
+    window_end: Timestamp,
+) -> BTreeMap<String, MVal> {
+    let mut out: BTreeMap<String, MVal> = BTreeMap::new();
+    let first = events.first().map(|e| e.time).unwrap_or(Timestamp::UNIX_EPOCH);
+    let last = events.last().map(|e| e.time).unwrap_or(Timestamp::UNIX_EPOCH);
+    let mae = rule.missing_as_empty;
+    // Two passes: plain aggregates first, then derived ones that refer to them.
+    for m in &rule.measures {
+        let v = match m.func {
+            MeasureFn::Count => MVal::Int(events.len() as u64),
+            MeasureFn::CountIf => MVal::Int(
+                events.iter().filter(|e| pred(m, e, mae)).count() as u64,
+            ),
+            MeasureFn::Dcount => MVal::Int(distinct(m, events.iter().copied(), mae).len() as u64),
+            MeasureFn::DcountIf => MVal::Int(
+                distinct(m, events.iter().copied().filter(|e| pred(m, e, mae)), mae).len() as u64,
+            ),
+            MeasureFn::Set => MVal::List(capped(distinct(m, events.iter().copied(), mae), m.cap)),
+            MeasureFn::SetIf => MVal::List(capped(
+                distinct(m, events.iter().copied().filter(|e| pred(m, e, mae)), mae),
+                m.cap,
+            )),
+            MeasureFn::Confirmed => MVal::List(capped(confirmed(m, events, confirm, first, window_end, mae), m.cap)),
+            MeasureFn::Const => MVal::Json(m.value.clone().unwrap_or(Value::Null)),
+            MeasureFn::DurationMinutes => MVal::Signed(datetime_diff_minutes(last, first)),
+            MeasureFn::Rate | MeasureFn::Ratio => continue,
+        };
+        out.insert(m.name.clone(), v);
+    }
+    for m in &rule.measures {
+        let v = match m.func {
+            MeasureFn::Rate => {
+                let of = m.of.as_deref().and_then(|n| out.get(n)).map_or(0.0, MVal::number);
+                let d = datetime_diff_minutes(last, first);
+                let d = if d == 0 { 1.0 } else { d as f64 };
+                MVal::Float(round_to(of / d, 2))
+            }
+            MeasureFn::Ratio => {
+                let num = m.num.as_deref().and_then(|n| out.get(n)).map_or(0.0, MVal::number);
+                let den: f64 = m.den.iter().filter_map(|n| out.get(n)).map(MVal::number).sum();
+                MVal::Float(if den == 0.0 { 0.0 } else { round_to(num / den, 4) })
+            }
+            _ => continue,
+        };
+        out.insert(m.name.clone(), v);
+    }
+    out
+}
+
+fn pred(m: &Measure, e: &Event, mae: bool) -> bool {
+    m.filter.as_ref().is_none_or(|p| p.eval(e, mae))
+}
+
+/// Distinct values of the measure's field in first-seen order.
+fn distinct<'a>(m: &Measure, events: impl Iterator<Item = &'a Event>, mae: bool) -> Vec<String> {
+    let Some(field) = m.field else { return Vec::new() };
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for e in events {
+        if let Some(v) = value_of(e, field, m.lower, mae) {
+            if seen.insert(v.clone()) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+fn capped(mut v: Vec<String>, cap: Option<usize>) -> Vec<String> {
+    if let Some(c) = cap {
+        v.truncate(c);
+    }
+    v
+}
+
+/// Identities confirmed by a probe row matching `where`, or by a confirm
+/// event for an identity that was probed, between the episode start and
+/// `window_end`. Ordered by confirmation time.
+fn confirmed(
+    m: &Measure,
+    events: &[&Event],
+    confirm: &[&Event],
+    first: Timestamp,
+    window_end: Timestamp,
+    mae: bool,
+) -> Vec<String> {
+    let Some(field) = m.field else { return Vec::new() };
+    let probed: HashSet<String> = events
+        .iter()
+        .filter_map(|e| value_of(e, field, m.lower, mae))
+        .collect();
+    let mut hits: Vec<(Timestamp, String)> = events
+        .iter()
+        .filter(|e| pred(m, e, mae))
+        .filter_map(|e| value_of(e, field, m.lower, mae).map(|v| (e.time, v)))
+        .collect();
+    for c in confirm {
+        if c.time < first || c.time > window_end {
+            continue;
+        }
+        if let Some(v) = value_of(c, field, m.lower, mae) {
+            if probed.contains(&v) {
+                hits.push((c.time, v));
+            }
+        }
+    }
+    hits.sort();
+    let mut seen = HashSet::new();
+    hits.into_iter().filter(|(_, v)| seen.insert(v.clone())).map(|(_, v)| v).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    #[test]
+    fn datetime_diff_counts_boundaries() {
+        // 59 seconds apart but across a minute boundary: 1.
+        assert_eq!(datetime_diff_minutes(ts("2024-05-01T10:01:00Z"), ts("2024-05-01T10:00:59Z")), 1);
+        // 119 seconds within... 10:00:00 → 10:01:59: 1 boundary.
+        assert_eq!(datetime_diff_minutes(ts("2024-05-01T10:01:59Z"), ts("2024-05-01T10:00:00Z")), 1);
+        assert_eq!(datetime_diff_minutes(ts("2024-05-01T10:00:59.999Z"), ts("2024-05-01T10:00:00Z")), 0);
+        assert_eq!(datetime_diff_minutes(ts("2024-05-01T11:00:00Z"), ts("2024-05-01T10:00:00Z")), 60);
+        // Before the epoch the floor still counts boundaries.
+        assert_eq!(datetime_diff_minutes(ts("1969-12-31T23:59:59Z"), ts("1969-12-31T23:59:01Z")), 0);
+    }
+
+    #[test]
+    fn round_half_away_from_zero() {
+        assert_eq!(round_to(2.15, 1), 2.2);
+        assert_eq!(round_to(2.98765, 3), 2.988);
+        assert_eq!(round_to(16.0 / 3.0, 2), 5.33);
+        assert_eq!(round_to(0.125, 2), 0.13);
+        assert_eq!(round_to(-50.55, -2), -100.0);
+    }
+}
