@@ -161,9 +161,10 @@ fn confirmed(
         .iter()
         .filter_map(|e| value_of(e, field, m.lower, mae))
         .collect();
+    // Without `where`, only confirm events confirm (no probe row does).
     let mut hits: Vec<(Timestamp, String)> = events
         .iter()
-        .filter(|e| pred(m, e, mae))
+        .filter(|e| m.filter.as_ref().is_some_and(|p| p.eval(e, mae)))
         .filter_map(|e| value_of(e, field, m.lower, mae).map(|v| (e.time, v)))
         .collect();
     for c in confirm {

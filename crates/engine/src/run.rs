@@ -186,6 +186,9 @@ impl<'e> Run<'e> {
                         let evs = &g[ep.start..=ep.end];
                         let last = evs.last().map_or(Timestamp::UNIX_EPOCH, |e| e.time);
                         let m = compute(rule, evs, c, add(last, window));
+                        if !requirements_met(rule, &m) {
+                            continue;
+                        }
                         let peak = PeakWindow {
                             start: g[ep.peak_start].time,
                             end: g[ep.peak_end].time,
@@ -335,6 +338,13 @@ fn canonical_cmp(a: &Event, b: &Event) -> std::cmp::Ordering {
 fn threshold_met(rule: &Rule, m: &BTreeMap<String, MVal>) -> bool {
     m.get(&rule.threshold.measure)
         .is_some_and(|v| v.number() >= rule.threshold.gte as f64)
+        && requirements_met(rule, m)
+}
+
+fn requirements_met(rule: &Rule, m: &BTreeMap<String, MVal>) -> bool {
+    rule.require
+        .iter()
+        .all(|c| m.get(&c.measure).is_some_and(|v| v.number() >= c.gte))
 }
 
 fn severity_of(rule: &Rule, m: &BTreeMap<String, MVal>) -> Severity {

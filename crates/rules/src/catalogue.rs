@@ -64,6 +64,10 @@ pub const SOURCES: &[RuleSource] = sources![
     "rules/seed/sspr_enumeration.yml",
     "rules/recommended/auth_username_enumeration.yml",
     "rules/recommended/sspr_enumeration.yml",
+    "rules/seed/onprem_username_enumeration.yml",
+    "rules/recommended/kerberos_user_enumeration.yml",
+    "rules/recommended/kerberos_password_spray.yml",
+    "rules/recommended/ntlm_logon_enumeration.yml",
 ];
 
 /// A loaded, resolved set of rules for one profile.

@@ -48,6 +48,11 @@ pub struct Rule {
     pub measures: Vec<Measure>,
     /// When a group becomes a finding.
     pub threshold: Threshold,
+    /// Further conditions a finding must meet (all of them), checked on the
+    /// episode's measures after the threshold (e.g. at least one not-found
+    /// name).
+    #[serde(default)]
+    pub require: Vec<Condition>,
     /// Severity ladder: the first arm whose condition holds wins.
     pub severity: Vec<SeverityArm>,
     /// Constant output columns (e.g. the seed's `DetectionType`).
@@ -109,6 +114,11 @@ impl Rule {
                 "threshold measure `{}` must be a count or dcount",
                 t.name
             ));
+        }
+        for c in &self.require {
+            if self.measure(&c.measure).is_none() {
+                return Err(format!("`require` uses undefined measure `{}`", c.measure));
+            }
         }
         for arm in &self.severity {
             for c in &arm.any {

@@ -1,0 +1,186 @@
+//! Output formats.
+
+use crate::ReportError;
+use crate::escape::{csv_cell, terminal};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use idrecon_core::{FileStats, Finding};
+use serde::Serialize;
+use std::io::Write;
+use std::str::FromStr;
+
+/// A report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human-readable table (terminal).
+    Table,
+    /// One JSON document: run metadata, inputs and findings.
+    Json,
+    /// One finding per line.
+    Ndjson,
+    /// One finding per row; lists joined with `;`.
+    Csv,
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "table" => Ok(Format::Table),
+            "json" => Ok(Format::Json),
+            "ndjson" | "jsonl" => Ok(Format::Ndjson),
+            "csv" => Ok(Format::Csv),
+            _ => Err(format!("unknown format `{s}` (expected table, json, ndjson or csv)")),
+        }
+    }
+}
+
+/// One input file as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputSummary {
+    /// Path as given (or `-`).
+    pub path: String,
+    /// Detected shape.
+    pub shape: String,
+    /// Read accounting (with the first rejects and their reasons).
+    #[serde(flatten)]
+    pub stats: FileStats,
+    /// A whole-file problem, if any.
+    pub error: Option<String>,
+}
+
+/// Everything a hunt reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct HuntReport<'a> {
+    /// `idrecon`.
+    pub tool: &'static str,
+    /// Tool version.
+    pub version: &'static str,
+    /// Rule profile.
+    pub profile: String,
+    /// Evaluation time of lookback rules (RFC 3339), when known.
+    pub now: Option<String>,
+    /// Input files.
+    pub inputs: Vec<InputSummary>,
+    /// Totals over all inputs.
+    pub totals: FileStats,
+    /// Rule parameters and per-rule counters.
+    pub rules: serde_json::Value,
+    /// Findings in output order.
+    pub findings: &'a [Finding],
+}
+
+/// Writes the report in `format`.
+pub fn write_report(w: &mut dyn Write, format: Format, report: &HuntReport<'_>) -> Result<(), ReportError> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *w, report)?;
+            writeln!(w)?;
+        }
+        Format::Ndjson => {
+            for f in report.findings {
+                serde_json::to_writer(&mut *w, f)?;
+                writeln!(w)?;
+            }
+        }
+        Format::Csv => write_csv(w, report.findings)?,
+        Format::Table => write_table(w, report.findings)?,
+    }
+    w.flush()?;
+    Ok(())
+}
+
+const CSV_COLUMNS: &[&str] = &[
+    "id",
+    "detection",
+    "profile",
+    "severity",
+    "source_ip",
+    "app",
+    "first_seen",
+    "last_seen",
+    "detection_time",
+    "unique_usernames",
+    "total_failures",
+    "username_not_found_count",
+    "enum_rate",
+    "duration_minutes",
+    "user_list",
+    "error_codes",
+    "details",
+];
+
+fn write_csv(w: &mut dyn Write, findings: &[Finding]) -> Result<(), ReportError> {
+    let mut c = csv::Writer::from_writer(w);
+    c.write_record(CSV_COLUMNS)?;
+    for f in findings {
+        let details = serde_json::to_string(&f.extra)?;
+        let row = [
+            f.id.clone(),
+            f.detection.clone(),
+            f.profile.clone(),
+            f.severity.to_string(),
+            f.source_ip.clone().unwrap_or_default(),
+            f.app.clone().unwrap_or_default(),
+            f.first_seen.to_string(),
+            f.last_seen.to_string(),
+            f.detection_time.to_string(),
+            f.unique_usernames.to_string(),
+            f.total_failures.to_string(),
+            f.username_not_found_count.to_string(),
+            f.enum_rate.to_string(),
+            f.duration_minutes.to_string(),
+            f.user_list.join(";"),
+            f.error_codes.join(";"),
+            details,
+        ];
+        c.write_record(row.iter().map(|s| csv_cell(s)))?;
+    }
+    c.flush()?;
+    Ok(())
+}
+
+fn list_preview(items: &[String], max: usize) -> String {
+    let mut s: Vec<String> = items.iter().take(max).map(|u| terminal(u)).collect();
+    if items.len() > max {
+        s.push(format!("… +{}", items.len() - max));
+    }
+    s.join(", ")
+}
+
+fn write_table(w: &mut dyn Write, findings: &[Finding]) -> Result<(), ReportError> {
+    if findings.is_empty() {
+        writeln!(w, "No findings.")?;
+        return Ok(());
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(160)
+        .set_header([
+            "severity", "detection", "source", "app", "users", "events", "not found", "first seen", "last seen", "accounts",
+        ]);
+    for f in findings {
+        let exposed = match (f.extra.get("valid_accounts"), f.extra.get("credential_confirmed_accounts")) {
+            (Some(v), Some(c)) => {
+                let n = |x: &serde_json::Value| x.as_array().map_or(0, Vec::len);
+                format!("\nexists: {}, password ok: {}", n(v), n(c))
+            }
+            _ => String::new(),
+        };
+        t.add_row([
+            f.severity.to_string(),
+            f.detection.clone(),
+            terminal(f.source_ip.as_deref().unwrap_or("-")),
+            terminal(f.app.as_deref().unwrap_or("-")),
+            f.unique_usernames.to_string(),
+            f.total_failures.to_string(),
+            f.username_not_found_count.to_string(),
+            f.first_seen.to_string(),
+            f.last_seen.to_string(),
+            format!("{}{exposed}", list_preview(&f.user_list, 4)),
+        ]);
+    }
+    writeln!(w, "{t}")?;
+    writeln!(w, "{} finding(s).", findings.len())?;
+    Ok(())
+}
