@@ -1,0 +1,398 @@
+//! Binary `.evtx` files, through the `evtx` crate.
+//!
+//! Records are rendered to XML on the crate's worker threads and reduced to
+//! an [`Event`] there too (the same XML code as [`crate::read_event_xml`]);
+//! this thread only numbers and counts them, in file order.
+//!
+//! Accounting: every record the file's chunk headers announce is counted
+//! once. Each chunk header names the range of record IDs it holds; records
+//! the crate could not read are reported with its error, a chunk it could
+//! not read at all counts all its records as rejected, and records a header
+//! announces that never showed up (a file cut short, a damaged record area)
+//! are rejected as missing. A file cut inside a chunk is padded with zeros
+//! so that the part of that chunk before the cut is still read.
+
+use crate::raw::Raw;
+use evtx::err::EvtxError;
+use evtx::{EvtxParser, EvtxRecord, ParserSettings};
+use idrecon_core::{Event, FileStats, Origin, Timestamp};
+
+const FILE_HEADER: usize = 4096;
+const CHUNK: usize = 65536;
+const CHUNK_HEADER: usize = 512;
+/// The smallest record (header, size copy and a little BinXML): bounds how
+/// many records a chunk header may plausibly announce.
+const MIN_RECORD: u64 = 32;
+
+/// A chunk as its header describes it.
+#[derive(Debug, Clone)]
+struct ChunkInfo {
+    first_id: u64,
+    last_id: u64,
+    /// Records the header announces, when the range is plausible.
+    expected: Option<u64>,
+    /// Records accounted for so far (used or rejected).
+    seen: u64,
+    /// The whole chunk was rejected.
+    failed: bool,
+    /// Bytes of it present in the file (less than a chunk when cut).
+    present: usize,
+}
+
+/// What a worker thread made of one record.
+struct Outcome {
+    record_id: u64,
+    /// First and last record ID in the record's chunk header.
+    chunk_ids: (u64, u64),
+    /// Where the record ends in its chunk.
+    end: u64,
+    result: Result<Event, String>,
+}
+
+fn read_u64(b: &[u8], at: usize) -> Option<u64> {
+    let s = b.get(at..at + 8)?;
+    Some(u64::from_le_bytes(s.try_into().ok()?))
+}
+
+/// Reads the chunk headers (the crate reads them again; this is 512 bytes a
+/// chunk) and pads a chunk cut by the end of the file to full size. Returns
+/// the chunks and, when the file ends inside a chunk header, how many bytes
+/// of it there are.
+fn survey(bytes: &mut Vec<u8>) -> (Vec<Option<ChunkInfo>>, Option<usize>) {
+    let body = bytes.len().saturating_sub(FILE_HEADER);
+    let slots = body.div_ceil(CHUNK);
+    let mut chunks = Vec::with_capacity(slots);
+    let mut cut_header = None;
+    for n in 0..slots {
+        let start = FILE_HEADER + n * CHUNK;
+        let present = (bytes.len() - start).min(CHUNK);
+        let head = &bytes[start..start + present.min(CHUNK_HEADER)];
+        if head.iter().all(|&b| b == 0) {
+            // An unused chunk: the crate skips it too.
+            chunks.push(None);
+            continue;
+        }
+        if present < CHUNK_HEADER {
+            cut_header = Some(present);
+            chunks.push(None);
+            continue;
+        }
+        // Even with a damaged signature the record range may still be right;
+        // it is only used when it is plausible.
+        let first_id = read_u64(head, 24).unwrap_or(0);
+        let last_id = read_u64(head, 32).unwrap_or(0);
+        let count = last_id.checked_sub(first_id).and_then(|d| d.checked_add(1));
+        let expected = count.filter(|&c| c <= (CHUNK - CHUNK_HEADER) as u64 / MIN_RECORD);
+        chunks.push(Some(ChunkInfo {
+            first_id,
+            last_id,
+            expected,
+            seen: 0,
+            failed: false,
+            present,
+        }));
+    }
+    // A cut last chunk: pad it so the crate reads what is there.
+    if let Some(Some(last)) = chunks.last()
+        && last.present < CHUNK
+    {
+        bytes.resize(FILE_HEADER + slots * CHUNK, 0);
+    }
+    (chunks, cut_header)
+}
+
+/// Renders and normalizes one record (runs on the parser's worker threads).
+fn outcome(record: EvtxRecord<'_>) -> Outcome {
+    let record_id = record.event_record_id;
+    let header = record.chunk.header;
+    let chunk_ids = (header.first_event_record_id, header.last_event_record_id);
+    let offset = record.binxml_offset.saturating_sub(24);
+    // BinXML, then the 4-byte copy of the record size.
+    let end = record.binxml_offset + u64::from(record.binxml_size) + 4;
+    let fallback = Timestamp::from_nanosecond(record.timestamp.as_nanosecond()).ok();
+    let result = match record.into_xml_bytes() {
+        Err(e) => Err(format!(
+            "corrupt EVTX record (EventRecordID {record_id}) at offset {offset:#x} of its chunk: {}",
+            chain(&e)
+        )),
+        Ok(rendered) => match std::str::from_utf8(&rendered.data) {
+            Err(e) => Err(format!(
+                "EVTX record (EventRecordID {record_id}) renders as invalid UTF-8: {e}"
+            )),
+            Ok(xml) => crate::xml::parse_event(xml)
+                .and_then(|raw: Raw<'_>| raw.into_event(Origin::default(), fallback))
+                .map_err(|e| format!("EVTX record (EventRecordID {record_id}): {e}")),
+        },
+    };
+    Outcome {
+        record_id,
+        chunk_ids,
+        end,
+        result,
+    }
+}
+
+/// An error with its causes, `: `-separated.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.ends_with(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// Counting state in file order.
+struct Tally<'s> {
+    stats: &'s mut FileStats,
+    chunks: Vec<Option<ChunkInfo>>,
+    /// The chunk the last item belonged to.
+    current: Option<usize>,
+    /// 1-based record number in the order read.
+    next: u64,
+}
+
+impl Tally<'_> {
+    fn number(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
+    fn reject(&mut self, reason: String) {
+        let n = self.number();
+        self.stats.reject(n, reason);
+    }
+
+    /// The chunk whose header names exactly this ID range, searching from
+    /// the current one on (chunks arrive in order, but a wrapped log starts
+    /// in the middle of the file).
+    fn chunk_by_ids(&self, ids: (u64, u64)) -> Option<usize> {
+        let start = self.current.unwrap_or(0);
+        let n = self.chunks.len();
+        (0..n).map(|i| (start + i) % n.max(1)).find(|&i| {
+            self.chunks[i]
+                .as_ref()
+                .is_some_and(|c| (c.first_id, c.last_id) == ids)
+        })
+    }
+
+    /// The chunk whose header range holds `id`.
+    fn chunk_by_record(&self, id: u64) -> Option<usize> {
+        let holds = |i: usize| {
+            self.chunks[i]
+                .as_ref()
+                .is_some_and(|c| c.first_id <= id && id <= c.last_id)
+        };
+        match self.current {
+            Some(c) if holds(c) => Some(c),
+            _ => (0..self.chunks.len()).find(|&i| holds(i)),
+        }
+    }
+
+    /// Moves to chunk `to`, first settling the one being left.
+    fn enter(&mut self, to: Option<usize>) {
+        if to.is_some() && to != self.current {
+            if let Some(prev) = self.current {
+                self.settle(prev);
+            }
+            self.current = to;
+        }
+    }
+
+    fn seen(&mut self, chunk: Option<usize>) {
+        if let Some(c) = chunk
+            .and_then(|i| self.chunks.get_mut(i))
+            .and_then(Option::as_mut)
+        {
+            c.seen += 1;
+        }
+    }
+
+    /// Rejects what chunk `i`'s header announces and nothing accounted for.
+    fn settle(&mut self, i: usize) {
+        let Some(Some(c)) = self.chunks.get(i) else {
+            return;
+        };
+        if c.failed {
+            return;
+        }
+        let (Some(expected), seen) = (c.expected, c.seen) else {
+            return;
+        };
+        if expected <= seen {
+            return;
+        }
+        let missing = expected - seen;
+        let cut = if c.present < CHUNK {
+            format!(" (the file ends {} bytes into this chunk)", c.present)
+        } else {
+            String::new()
+        };
+        let reason = format!(
+            "EVTX chunk {i} at offset {:#x} lists records {}–{} but {missing} of them could not be found{cut}",
+            FILE_HEADER + i * CHUNK,
+            c.first_id,
+            c.last_id,
+        );
+        for _ in 0..missing {
+            self.reject(reason.clone());
+        }
+        if let Some(Some(c)) = self.chunks.get_mut(i) {
+            c.seen = expected;
+        }
+    }
+
+    fn item(&mut self, item: evtx::err::Result<Outcome>, file: u32, sink: &mut dyn FnMut(Event)) {
+        match item {
+            Ok(out) => {
+                let chunk = self
+                    .chunk_by_ids(out.chunk_ids)
+                    .or_else(|| self.chunk_by_record(out.record_id));
+                self.enter(chunk);
+                self.seen(chunk);
+                // In a chunk cut by the end of the file (and padded with
+                // zeros), a record that runs past the cut is not real data.
+                let cut = chunk
+                    .and_then(|i| self.chunks.get(i))
+                    .and_then(Option::as_ref)
+                    .map(|c| c.present)
+                    .filter(|&present| out.end > present as u64);
+                let result = match cut {
+                    Some(present) => Err(format!(
+                        "EVTX record (EventRecordID {}) is cut short: the file ends {present} bytes into its chunk",
+                        out.record_id
+                    )),
+                    None => out.result,
+                };
+                match result {
+                    Ok(mut event) => {
+                        event.origin = Origin {
+                            file,
+                            record: self.number(),
+                        };
+                        self.stats.used(event.kind);
+                        sink(event);
+                    }
+                    Err(reason) => {
+                        let reason = match chunk {
+                            Some(i) => format!(
+                                "{reason} (chunk {i} at offset {:#x})",
+                                FILE_HEADER + i * CHUNK
+                            ),
+                            None => reason,
+                        };
+                        self.reject(reason);
+                    }
+                }
+            }
+            Err(EvtxError::FailedToParseChunk { chunk_id, source }) => {
+                let i = usize::try_from(chunk_id).ok();
+                self.enter(i);
+                let info = i
+                    .and_then(|i| self.chunks.get_mut(i))
+                    .and_then(Option::as_mut);
+                let count = match info {
+                    Some(c) => {
+                        c.failed = true;
+                        c.expected.unwrap_or(1).saturating_sub(c.seen).max(1)
+                    }
+                    None => 1,
+                };
+                let reason = format!(
+                    "corrupt EVTX chunk {chunk_id} at offset {:#x}: {}; {count} record(s) in it lost",
+                    (FILE_HEADER as u64).saturating_add(chunk_id.saturating_mul(CHUNK as u64)),
+                    chain(source.as_ref()),
+                );
+                for _ in 0..count {
+                    self.reject(reason.clone());
+                }
+            }
+            Err(e) => {
+                let chunk = match &e {
+                    EvtxError::FailedToReadRecordAt { chunk: Some(c), .. } => {
+                        usize::try_from(*c).ok()
+                    }
+                    EvtxError::FailedToParseRecord { record_id, .. } => {
+                        self.chunk_by_record(*record_id)
+                    }
+                    _ => self.current,
+                };
+                self.enter(chunk);
+                self.seen(chunk);
+                self.reject(format!("corrupt EVTX record: {}", chain(&e)));
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(c) = self.current {
+            self.settle(c);
+        }
+        // Chunks never reached (the crate found no record in them).
+        for i in 0..self.chunks.len() {
+            if self.chunks[i].as_ref().is_some_and(|c| c.seen == 0) {
+                self.settle(i);
+            }
+        }
+    }
+}
+
+/// See [`crate::read_evtx`].
+pub(crate) fn read(
+    mut bytes: Vec<u8>,
+    file: u32,
+    stats: &mut FileStats,
+    sink: &mut dyn FnMut(Event),
+) {
+    if !crate::is_evtx(&bytes) {
+        stats.reject(0, "not an EVTX file (no `ElfFile` signature)");
+        return;
+    }
+    let (chunks, cut_header) = survey(&mut bytes);
+    let slots = chunks.len();
+    let settings = ParserSettings::new().num_threads(0).indent(false);
+    let mut parser = match EvtxParser::from_buffer(bytes) {
+        Ok(p) => p.with_configuration(settings),
+        Err(e) => {
+            stats.reject(0, format!("unreadable EVTX file header: {}", chain(&e)));
+            return;
+        }
+    };
+    let listed = usize::from(parser.header().chunk_count);
+    let mut tally = Tally {
+        stats,
+        chunks,
+        current: None,
+        next: 0,
+    };
+    // The crate re-raises a worker's panic here; a damaged file must not
+    // take the run down, so what was not read yet is counted as lost.
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for item in parser.serialized_records(|r| r.map(outcome)) {
+            tally.item(item, file, sink);
+        }
+    }))
+    .is_err();
+    if crashed {
+        tally.reject(
+            "the EVTX parser failed on this file; records not read by then are counted as lost"
+                .into(),
+        );
+    }
+    tally.finish();
+    if let Some(present) = cut_header {
+        tally.reject(format!(
+            "the file ends {present} bytes into EVTX chunk {} (inside its header): records there are lost",
+            slots - 1
+        ));
+    } else if listed > slots {
+        tally.reject(format!(
+            "the EVTX file header lists {listed} chunks but the file holds {slots}: the file looks cut short, records of the missing chunks are lost"
+        ));
+    }
+}
