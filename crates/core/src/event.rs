@@ -142,6 +142,11 @@ pub struct Event {
     pub domain: Option<String>,
     /// Windows: Kerberos pre-authentication type.
     pub pre_auth_type: Option<String>,
+    /// Derived by [`Event::derive`]: the source's /24 (IPv4) or /64 (IPv6).
+    pub source_subnet: Option<String>,
+    /// Derived by [`Event::derive`]: the UTC hour of the event
+    /// (`2024-05-01T10`).
+    pub hour: Option<String>,
 }
 
 impl Event {
@@ -179,6 +184,19 @@ impl Event {
             logon_type: None,
             domain: None,
             pre_auth_type: None,
+            source_subnet: None,
+            hour: None,
+        }
+    }
+
+    /// Fills the derived fields (`source_subnet`, `hour`). Idempotent.
+    pub fn derive(&mut self) {
+        if self.source_subnet.is_none() {
+            self.source_subnet = self.source_ip.as_deref().and_then(crate::text::subnet_of);
+        }
+        if self.hour.is_none() {
+            let s = self.time.to_string();
+            self.hour = s.get(..13).map(str::to_string);
         }
     }
 
@@ -191,10 +209,7 @@ impl Event {
             Field::User => &self.user,
             Field::SourceIp => &self.source_ip,
             Field::Source => {
-                return self
-                    .source_ip
-                    .as_deref()
-                    .or(self.workstation.as_deref());
+                return self.source_ip.as_deref().or(self.workstation.as_deref());
             }
             Field::ResultCode => &self.result_code,
             Field::ResultDescription => &self.result_description,
@@ -221,6 +236,8 @@ impl Event {
             Field::LogonType => &self.logon_type,
             Field::Domain => &self.domain,
             Field::PreAuthType => &self.pre_auth_type,
+            Field::SourceSubnet => &self.source_subnet,
+            Field::Hour => &self.hour,
         };
         v.as_deref()
     }
@@ -311,6 +328,10 @@ fields! {
     Domain => "domain",
     /// Kerberos pre-authentication type.
     PreAuthType => "pre_auth_type",
+    /// The source's /24 (IPv4) or /64 (IPv6) network (derived).
+    SourceSubnet => "source_subnet",
+    /// UTC hour of the event, `YYYY-MM-DDTHH` (derived).
+    Hour => "hour",
 }
 
 impl serde::Serialize for Field {
@@ -354,7 +375,12 @@ mod tests {
 
     #[test]
     fn source_falls_back_to_workstation() {
-        let mut e = Event::new(Timestamp::UNIX_EPOCH, EventKind::WindowsSecurity, table::SECURITY_EVENT, Origin::default());
+        let mut e = Event::new(
+            Timestamp::UNIX_EPOCH,
+            EventKind::WindowsSecurity,
+            table::SECURITY_EVENT,
+            Origin::default(),
+        );
         e.workstation = Some("KALI".into());
         assert_eq!(e.get(Field::Source), Some("KALI"));
         e.source_ip = Some("10.0.0.5".into());

@@ -8,7 +8,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Finding severity, highest first in [`Ord`] terms (`Critical > Low`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Low.
@@ -57,7 +59,9 @@ impl FromStr for Severity {
             "medium" => Ok(Severity::Medium),
             "high" => Ok(Severity::High),
             "critical" => Ok(Severity::Critical),
-            _ => Err(format!("unknown severity `{s}` (expected critical, high, medium or low)")),
+            _ => Err(format!(
+                "unknown severity `{s}` (expected critical, high, medium or low)"
+            )),
         }
     }
 }

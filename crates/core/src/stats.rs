@@ -47,7 +47,10 @@ impl FileStats {
         self.read += 1;
         self.rejected += 1;
         if self.rejects.len() < MAX_KEPT_REJECTS {
-            self.rejects.push(Reject { record, reason: reason.into() });
+            self.rejects.push(Reject {
+                record,
+                reason: reason.into(),
+            });
         }
     }
 

@@ -26,7 +26,11 @@ pub fn normalize_ip(raw: &str) -> Option<String> {
             return Some(rest.to_string());
         }
     }
-    Some(if lower.contains(':') { lower } else { t.to_string() })
+    Some(if lower.contains(':') {
+        lower
+    } else {
+        t.to_string()
+    })
 }
 
 /// Canonical Windows status text: lower-case hex without leading zeros
@@ -43,6 +47,22 @@ pub fn normalize_status(raw: &str) -> String {
     lower
 }
 
+/// The /24 (IPv4) or /64 (IPv6) network of an address, as CIDR text
+/// (`203.0.113.0/24`, `2001:db8:1:2::/64`); `None` for non-addresses.
+pub fn subnet_of(ip: &str) -> Option<String> {
+    match ip.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) => {
+            let o = v4.octets();
+            Some(format!("{}.{}.{}.0/24", o[0], o[1], o[2]))
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            Some(format!("{net}/64"))
+        }
+    }
+}
+
 /// KQL `isnotempty`: present and not the empty string.
 pub fn is_not_empty(v: Option<&str>) -> bool {
     v.is_some_and(|s| !s.is_empty())
@@ -54,12 +74,31 @@ mod tests {
 
     #[test]
     fn ips() {
-        assert_eq!(normalize_ip("::ffff:10.0.0.66").as_deref(), Some("10.0.0.66"));
-        assert_eq!(normalize_ip("::FFFF:10.0.0.66").as_deref(), Some("10.0.0.66"));
-        assert_eq!(normalize_ip(" 203.0.113.5 ").as_deref(), Some("203.0.113.5"));
+        assert_eq!(
+            normalize_ip("::ffff:10.0.0.66").as_deref(),
+            Some("10.0.0.66")
+        );
+        assert_eq!(
+            normalize_ip("::FFFF:10.0.0.66").as_deref(),
+            Some("10.0.0.66")
+        );
+        assert_eq!(
+            normalize_ip(" 203.0.113.5 ").as_deref(),
+            Some("203.0.113.5")
+        );
         assert_eq!(normalize_ip("2001:DB8::1").as_deref(), Some("2001:db8::1"));
         assert_eq!(normalize_ip("-"), None);
         assert_eq!(normalize_ip(""), None);
+    }
+
+    #[test]
+    fn subnets() {
+        assert_eq!(subnet_of("203.0.113.77").as_deref(), Some("203.0.113.0/24"));
+        assert_eq!(
+            subnet_of("2001:db8:1:2:3:4:5:6").as_deref(),
+            Some("2001:db8:1:2::/64")
+        );
+        assert_eq!(subnet_of("KALI"), None);
     }
 
     #[test]

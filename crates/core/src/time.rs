@@ -87,7 +87,9 @@ fn parse_us(s: &str) -> Option<Timestamp> {
     };
     let date = Date::new(year, month, day).ok()?;
     let time = Time::new(hour, minute, second, nanos).ok()?;
-    jiff::tz::Offset::UTC.to_timestamp(date.to_datetime(time)).ok()
+    jiff::tz::Offset::UTC
+        .to_timestamp(date.to_datetime(time))
+        .ok()
 }
 
 /// Formats a timestamp as RFC 3339 UTC with the fraction trimmed
@@ -101,15 +103,26 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> String {
-        parse_timestamp(s).map(|t| t.to_string()).unwrap_or_default()
+        parse_timestamp(s)
+            .map(|t| t.to_string())
+            .unwrap_or_default()
     }
 
     #[test]
     fn entra_forms() {
-        assert_eq!(p("2024-05-01T10:15:41.6195833Z"), "2024-05-01T10:15:41.6195833Z");
-        assert_eq!(p("2024-05-01T10:15:41.6195833+00:00"), "2024-05-01T10:15:41.6195833Z");
+        assert_eq!(
+            p("2024-05-01T10:15:41.6195833Z"),
+            "2024-05-01T10:15:41.6195833Z"
+        );
+        assert_eq!(
+            p("2024-05-01T10:15:41.6195833+00:00"),
+            "2024-05-01T10:15:41.6195833Z"
+        );
         assert_eq!(p("2024-05-01T12:15:41+02:00"), "2024-05-01T10:15:41Z");
-        assert_eq!(p("2024-05-01T10:15:41.6195833"), "2024-05-01T10:15:41.6195833Z");
+        assert_eq!(
+            p("2024-05-01T10:15:41.6195833"),
+            "2024-05-01T10:15:41.6195833Z"
+        );
         assert_eq!(p("2024-05-01 10:15:41"), "2024-05-01T10:15:41Z");
         assert_eq!(p("5/1/2024 10:15:41 AM"), "2024-05-01T10:15:41Z");
         assert_eq!(p("5/1/2024 12:15:41 AM"), "2024-05-01T00:15:41Z");
@@ -121,7 +134,15 @@ mod tests {
 
     #[test]
     fn rejects_garbage_and_out_of_range() {
-        for s in ["", "yesterday", "2024-13-01T00:00:00Z", "99999-01-01T00:00:00Z", "13/40/2024 1:00:00 PM", "1/1/2024 25:00:00", "5/1/2024 1:15:41 XM"] {
+        for s in [
+            "",
+            "yesterday",
+            "2024-13-01T00:00:00Z",
+            "99999-01-01T00:00:00Z",
+            "13/40/2024 1:00:00 PM",
+            "1/1/2024 25:00:00",
+            "5/1/2024 1:15:41 XM",
+        ] {
             assert!(parse_timestamp(s).is_none(), "{s}");
         }
     }

@@ -16,7 +16,7 @@
 mod measure;
 mod run;
 
-pub use run::{Run, RunSummary, RuleRunStats};
+pub use run::{RuleRunStats, Run, RunSummary};
 
 use idrecon_core::Timestamp;
 use idrecon_rules::Rule;
@@ -34,7 +34,10 @@ impl EngineBuilder {
     /// A builder with no rules, evaluation time from the data, 5 evidence
     /// records per finding.
     pub fn new() -> Self {
-        EngineBuilder { evidence: 5, ..Default::default() }
+        EngineBuilder {
+            evidence: 5,
+            ..Default::default()
+        }
     }
 
     /// The rules to run.
@@ -63,7 +66,12 @@ impl EngineBuilder {
 
     /// The immutable engine.
     pub fn build(self) -> Engine {
-        Engine { rules: self.rules, profile: self.profile, now: self.now, evidence: self.evidence }
+        Engine {
+            rules: self.rules,
+            profile: self.profile,
+            now: self.now,
+            evidence: self.evidence,
+        }
     }
 }
 

@@ -42,7 +42,12 @@ impl MVal {
 
 /// The value of `field` as the measure sees it (lower-cased when asked;
 /// missing becomes `""` under KQL string semantics).
-pub(crate) fn value_of(ev: &Event, field: Field, lower: bool, missing_as_empty: bool) -> Option<String> {
+pub(crate) fn value_of(
+    ev: &Event,
+    field: Field,
+    lower: bool,
+    missing_as_empty: bool,
+) -> Option<String> {
     match ev.get(field) {
         Some(v) if lower => Some(normalize_user(v)),
         Some(v) => Some(v.to_string()),
@@ -73,16 +78,22 @@ pub(crate) fn compute(
     window_end: Timestamp,
 ) -> BTreeMap<String, MVal> {
     let mut out: BTreeMap<String, MVal> = BTreeMap::new();
-    let first = events.first().map(|e| e.time).unwrap_or(Timestamp::UNIX_EPOCH);
-    let last = events.last().map(|e| e.time).unwrap_or(Timestamp::UNIX_EPOCH);
+    let first = events
+        .first()
+        .map(|e| e.time)
+        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let last = events
+        .last()
+        .map(|e| e.time)
+        .unwrap_or(Timestamp::UNIX_EPOCH);
     let mae = rule.missing_as_empty;
     // Two passes: plain aggregates first, then derived ones that refer to them.
     for m in &rule.measures {
         let v = match m.func {
             MeasureFn::Count => MVal::Int(events.len() as u64),
-            MeasureFn::CountIf => MVal::Int(
-                events.iter().filter(|e| pred(m, e, mae)).count() as u64,
-            ),
+            MeasureFn::CountIf => {
+                MVal::Int(events.iter().filter(|e| pred(m, e, mae)).count() as u64)
+            }
             MeasureFn::Dcount => MVal::Int(distinct(m, events.iter().copied(), mae).len() as u64),
             MeasureFn::DcountIf => MVal::Int(
                 distinct(m, events.iter().copied().filter(|e| pred(m, e, mae)), mae).len() as u64,
@@ -92,31 +103,101 @@ pub(crate) fn compute(
                 distinct(m, events.iter().copied().filter(|e| pred(m, e, mae)), mae),
                 m.cap,
             )),
-            MeasureFn::Confirmed => MVal::List(capped(confirmed(m, events, confirm, first, window_end, mae), m.cap)),
+            MeasureFn::Confirmed => MVal::List(capped(
+                confirmed(m, events, confirm, first, window_end, mae),
+                m.cap,
+            )),
+            MeasureFn::ConfirmedSignins => MVal::Json(Value::Array(confirmed_signins(
+                m, events, confirm, first, window_end, mae,
+            ))),
+            MeasureFn::MaxPer => MVal::Int(max_per(m, events, mae)),
             MeasureFn::Const => MVal::Json(m.value.clone().unwrap_or(Value::Null)),
             MeasureFn::DurationMinutes => MVal::Signed(datetime_diff_minutes(last, first)),
-            MeasureFn::Rate | MeasureFn::Ratio => continue,
+            MeasureFn::Rate | MeasureFn::Ratio | MeasureFn::Classify => continue,
         };
         out.insert(m.name.clone(), v);
     }
     for m in &rule.measures {
         let v = match m.func {
             MeasureFn::Rate => {
-                let of = m.of.as_deref().and_then(|n| out.get(n)).map_or(0.0, MVal::number);
+                let of =
+                    m.of.as_deref()
+                        .and_then(|n| out.get(n))
+                        .map_or(0.0, MVal::number);
                 let d = datetime_diff_minutes(last, first);
                 let d = if d == 0 { 1.0 } else { d as f64 };
                 MVal::Float(round_to(of / d, 2))
             }
             MeasureFn::Ratio => {
-                let num = m.num.as_deref().and_then(|n| out.get(n)).map_or(0.0, MVal::number);
-                let den: f64 = m.den.iter().filter_map(|n| out.get(n)).map(MVal::number).sum();
-                MVal::Float(if den == 0.0 { 0.0 } else { round_to(num / den, 4) })
+                let num = m
+                    .num
+                    .as_deref()
+                    .and_then(|n| out.get(n))
+                    .map_or(0.0, MVal::number);
+                let den: f64 = m
+                    .den
+                    .iter()
+                    .filter_map(|n| out.get(n))
+                    .map(MVal::number)
+                    .sum();
+                MVal::Float(if den == 0.0 {
+                    0.0
+                } else {
+                    round_to(num / den, 4)
+                })
             }
             _ => continue,
         };
         out.insert(m.name.clone(), v);
     }
+    for m in &rule.measures {
+        if m.func == MeasureFn::Classify {
+            let r =
+                m.of.as_deref()
+                    .and_then(|n| out.get(n))
+                    .map_or(0.0, MVal::number);
+            out.insert(m.name.clone(), MVal::Json(Value::from(classify(m, r))));
+        }
+    }
     out
+}
+
+/// `enumeration` / `spray` / `mixed` (or the labels the rule gives) from a
+/// ratio: the first label is chosen at or above its bound, the second at or
+/// below its bound.
+fn classify(m: &Measure, ratio: f64) -> String {
+    let Some(Value::Object(bounds)) = &m.value else {
+        return "mixed".into();
+    };
+    let mut it = bounds.iter();
+    if let Some((label, b)) = it.next() {
+        if ratio >= b.as_f64().unwrap_or(f64::INFINITY) {
+            return label.clone();
+        }
+    }
+    if let Some((label, b)) = it.next() {
+        if ratio <= b.as_f64().unwrap_or(f64::NEG_INFINITY) {
+            return label.clone();
+        }
+    }
+    "mixed".into()
+}
+
+fn max_per(m: &Measure, events: &[&Event], mae: bool) -> u64 {
+    let (Some(field), Some(per)) = (m.field, m.per) else {
+        return 0;
+    };
+    let mut sets: std::collections::HashMap<String, HashSet<String>> =
+        std::collections::HashMap::new();
+    for e in events {
+        if let (Some(p), Some(v)) = (
+            value_of(e, per, false, mae),
+            value_of(e, field, m.lower, mae),
+        ) {
+            sets.entry(p).or_default().insert(v);
+        }
+    }
+    sets.values().map(|s| s.len() as u64).max().unwrap_or(0)
 }
 
 fn pred(m: &Measure, e: &Event, mae: bool) -> bool {
@@ -125,7 +206,9 @@ fn pred(m: &Measure, e: &Event, mae: bool) -> bool {
 
 /// Distinct values of the measure's field in first-seen order.
 fn distinct<'a>(m: &Measure, events: impl Iterator<Item = &'a Event>, mae: bool) -> Vec<String> {
-    let Some(field) = m.field else { return Vec::new() };
+    let Some(field) = m.field else {
+        return Vec::new();
+    };
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for e in events {
@@ -145,9 +228,54 @@ fn capped(mut v: Vec<String>, cap: Option<usize>) -> Vec<String> {
     v
 }
 
-/// Identities confirmed by a probe row matching `where`, or by a confirm
-/// event for an identity that was probed, between the episode start and
-/// `window_end`. Ordered by confirmation time.
+/// The first confirming event per identity, ordered by time: probe rows
+/// matching `where`, or confirm events for an identity at or after its first
+/// probe and no later than `window_end` (one window after the episode).
+fn confirming<'a>(
+    m: &Measure,
+    events: &[&'a Event],
+    confirm: &[&'a Event],
+    first: Timestamp,
+    window_end: Timestamp,
+    mae: bool,
+) -> Vec<(String, &'a Event)> {
+    let Some(field) = m.field else {
+        return Vec::new();
+    };
+    // First probe time per identity: a confirm event counts only after it.
+    let mut probed: std::collections::HashMap<String, Timestamp> = std::collections::HashMap::new();
+    for e in events {
+        if let Some(v) = value_of(e, field, m.lower, mae) {
+            let t = probed.entry(v).or_insert(e.time);
+            if e.time < *t {
+                *t = e.time;
+            }
+        }
+    }
+    // Without `where`, only confirm events confirm (no probe row does).
+    let mut hits: Vec<(Timestamp, String, &Event)> = events
+        .iter()
+        .filter(|e| m.filter.as_ref().is_some_and(|p| p.eval(e, mae)))
+        .filter_map(|e| value_of(e, field, m.lower, mae).map(|v| (e.time, v, *e)))
+        .collect();
+    for c in confirm {
+        if c.time < first || c.time > window_end {
+            continue;
+        }
+        if let Some(v) = value_of(c, field, m.lower, mae) {
+            if probed.get(&v).is_some_and(|t| c.time >= *t) {
+                hits.push((c.time, v, *c));
+            }
+        }
+    }
+    hits.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let mut seen = HashSet::new();
+    hits.into_iter()
+        .filter(|(_, v, _)| seen.insert(v.clone()))
+        .map(|(_, v, e)| (v, e))
+        .collect()
+}
+
 fn confirmed(
     m: &Measure,
     events: &[&Event],
@@ -156,30 +284,39 @@ fn confirmed(
     window_end: Timestamp,
     mae: bool,
 ) -> Vec<String> {
-    let Some(field) = m.field else { return Vec::new() };
-    let probed: HashSet<String> = events
-        .iter()
-        .filter_map(|e| value_of(e, field, m.lower, mae))
+    confirming(m, events, confirm, first, window_end, mae)
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect()
+}
+
+fn confirmed_signins(
+    m: &Measure,
+    events: &[&Event],
+    confirm: &[&Event],
+    first: Timestamp,
+    window_end: Timestamp,
+    mae: bool,
+) -> Vec<Value> {
+    let mut out: Vec<Value> = confirming(m, events, confirm, first, window_end, mae)
+        .into_iter()
+        .map(|(v, e)| {
+            serde_json::json!({
+                "account": v,
+                "time": e.time.to_string(),
+                "source_ip": e.get(Field::Source),
+                "result_code": e.result_code,
+                "event_id": e.event_id,
+                "app": e.app,
+                "client_app": e.client_app,
+                "auth_requirement": e.auth_requirement,
+            })
+        })
         .collect();
-    // Without `where`, only confirm events confirm (no probe row does).
-    let mut hits: Vec<(Timestamp, String)> = events
-        .iter()
-        .filter(|e| m.filter.as_ref().is_some_and(|p| p.eval(e, mae)))
-        .filter_map(|e| value_of(e, field, m.lower, mae).map(|v| (e.time, v)))
-        .collect();
-    for c in confirm {
-        if c.time < first || c.time > window_end {
-            continue;
-        }
-        if let Some(v) = value_of(c, field, m.lower, mae) {
-            if probed.contains(&v) {
-                hits.push((c.time, v));
-            }
-        }
+    if let Some(c) = m.cap {
+        out.truncate(c);
     }
-    hits.sort();
-    let mut seen = HashSet::new();
-    hits.into_iter().filter(|(_, v)| seen.insert(v.clone())).map(|(_, v)| v).collect()
+    out
 }
 
 #[cfg(test)]
@@ -193,13 +330,28 @@ mod tests {
     #[test]
     fn datetime_diff_counts_boundaries() {
         // 59 seconds apart but across a minute boundary: 1.
-        assert_eq!(datetime_diff_minutes(ts("2024-05-01T10:01:00Z"), ts("2024-05-01T10:00:59Z")), 1);
+        assert_eq!(
+            datetime_diff_minutes(ts("2024-05-01T10:01:00Z"), ts("2024-05-01T10:00:59Z")),
+            1
+        );
         // 119 seconds within... 10:00:00 → 10:01:59: 1 boundary.
-        assert_eq!(datetime_diff_minutes(ts("2024-05-01T10:01:59Z"), ts("2024-05-01T10:00:00Z")), 1);
-        assert_eq!(datetime_diff_minutes(ts("2024-05-01T10:00:59.999Z"), ts("2024-05-01T10:00:00Z")), 0);
-        assert_eq!(datetime_diff_minutes(ts("2024-05-01T11:00:00Z"), ts("2024-05-01T10:00:00Z")), 60);
+        assert_eq!(
+            datetime_diff_minutes(ts("2024-05-01T10:01:59Z"), ts("2024-05-01T10:00:00Z")),
+            1
+        );
+        assert_eq!(
+            datetime_diff_minutes(ts("2024-05-01T10:00:59.999Z"), ts("2024-05-01T10:00:00Z")),
+            0
+        );
+        assert_eq!(
+            datetime_diff_minutes(ts("2024-05-01T11:00:00Z"), ts("2024-05-01T10:00:00Z")),
+            60
+        );
         // Before the epoch the floor still counts boundaries.
-        assert_eq!(datetime_diff_minutes(ts("1969-12-31T23:59:59Z"), ts("1969-12-31T23:59:01Z")), 0);
+        assert_eq!(
+            datetime_diff_minutes(ts("1969-12-31T23:59:59Z"), ts("1969-12-31T23:59:01Z")),
+            0
+        );
     }
 
     #[test]

@@ -75,8 +75,9 @@ impl<'e> Run<'e> {
     }
 
     /// Adds one event. Events no rule reads are counted and dropped.
-    pub fn push(&mut self, ev: Event) {
+    pub fn push(&mut self, mut ev: Event) {
         self.pushed += 1;
+        ev.derive();
         if self.max_time.is_none_or(|m| ev.time > m) {
             self.max_time = Some(ev.time);
         }
@@ -106,20 +107,30 @@ impl<'e> Run<'e> {
         let mut findings = Vec::new();
         let mut stats = Vec::new();
         for (i, rule) in self.engine.rules.iter().enumerate() {
-            let mut st = RuleRunStats { rule: rule.id.clone(), ..Default::default() };
+            let mut st = RuleRunStats {
+                rule: rule.id.clone(),
+                ..Default::default()
+            };
             let f = self.eval_rule(rule, &self.probes[i], &self.confirms[i], now, &mut st);
             st.findings = f.len() as u64;
             findings.extend(f);
             stats.push(st);
         }
         sort_findings(&mut findings, self.engine.is_seed());
-        (findings, RunSummary { now, events: self.pushed, rules: stats })
+        (
+            findings,
+            RunSummary {
+                now,
+                events: self.pushed,
+                rules: stats,
+            },
+        )
     }
 
     fn key_of(&self, rule: &Rule, ev: &Event) -> Key {
         rule.key
             .iter()
-            .map(|f| value_of(ev, *f, false, rule.missing_as_empty))
+            .map(|f| value_of(ev, *f, rule.key_lower, rule.missing_as_empty))
             .collect()
     }
 
@@ -279,7 +290,11 @@ impl<'e> Run<'e> {
                 result_code: e.result_code.clone().or_else(|| e.activity.clone()),
                 app: e.app.clone(),
                 user_agent: e.user_agent.clone(),
-                file: self.files.get(e.origin.file as usize).cloned().unwrap_or_default(),
+                file: self
+                    .files
+                    .get(e.origin.file as usize)
+                    .cloned()
+                    .unwrap_or_default(),
                 record: e.origin.record,
             })
             .collect();
@@ -310,11 +325,13 @@ impl<'e> Run<'e> {
 }
 
 fn sub(t: Timestamp, d: Duration) -> Timestamp {
-    t.checked_sub(jiff::SignedDuration::from_secs(d.as_secs() as i64)).unwrap_or(Timestamp::MIN)
+    t.checked_sub(jiff::SignedDuration::from_secs(d.as_secs() as i64))
+        .unwrap_or(Timestamp::MIN)
 }
 
 fn add(t: Timestamp, d: Duration) -> Timestamp {
-    t.checked_add(jiff::SignedDuration::from_secs(d.as_secs() as i64)).unwrap_or(Timestamp::MAX)
+    t.checked_add(jiff::SignedDuration::from_secs(d.as_secs() as i64))
+        .unwrap_or(Timestamp::MAX)
 }
 
 /// Canonical order: time, then content, so that input order never matters.
@@ -344,7 +361,7 @@ fn threshold_met(rule: &Rule, m: &BTreeMap<String, MVal>) -> bool {
 fn requirements_met(rule: &Rule, m: &BTreeMap<String, MVal>) -> bool {
     rule.require
         .iter()
-        .all(|c| m.get(&c.measure).is_some_and(|v| v.number() >= c.gte))
+        .all(|c| m.get(&c.measure).is_some_and(|v| c.holds(v.number())))
 }
 
 fn severity_of(rule: &Rule, m: &BTreeMap<String, MVal>) -> Severity {
@@ -353,7 +370,7 @@ fn severity_of(rule: &Rule, m: &BTreeMap<String, MVal>) -> Severity {
             || arm
                 .any
                 .iter()
-                .any(|c| m.get(&c.measure).is_some_and(|v| v.number() >= c.gte))
+                .any(|c| m.get(&c.measure).is_some_and(|v| c.holds(v.number())))
         {
             return arm.level;
         }
@@ -400,14 +417,17 @@ struct Episode {
 
 /// Finds the episodes of one key's time-ordered events.
 fn episodes(rule: &Rule, g: &[&Event], window: Duration) -> Vec<Episode> {
-    let Some(tm) = rule.measure(&rule.threshold.measure) else { return Vec::new() };
+    let Some(tm) = rule.measure(&rule.threshold.measure) else {
+        return Vec::new();
+    };
     let dcount_field = (tm.func == MeasureFn::Dcount).then_some(tm.field).flatten();
     let threshold = rule.threshold.gte;
     let mut counts: HashMap<String, u32> = HashMap::new();
     let mut left = 0usize;
     let mut i = 0usize;
     let mut eps: Vec<Episode> = Vec::new();
-    let val = |e: &Event| dcount_field.and_then(|f| value_of(e, f, tm.lower, rule.missing_as_empty));
+    let val =
+        |e: &Event| dcount_field.and_then(|f| value_of(e, f, tm.lower, rule.missing_as_empty));
     while i < g.len() {
         let t = g[i].time;
         let mut j = i;
@@ -430,7 +450,11 @@ fn episodes(rule: &Rule, g: &[&Event], window: Duration) -> Vec<Episode> {
             }
             left += 1;
         }
-        let value = if dcount_field.is_some() { counts.len() as u64 } else { (right + 1 - left) as u64 };
+        let value = if dcount_field.is_some() {
+            counts.len() as u64
+        } else {
+            (right + 1 - left) as u64
+        };
         if value >= threshold {
             match eps.last_mut() {
                 Some(ep) if left <= ep.end => {

@@ -13,8 +13,20 @@ fn at(secs: i64) -> Timestamp {
         .expect("range")
 }
 
-fn win(secs: i64, id: &str, user: &str, ip: Option<&str>, status: &str, sub: Option<&str>) -> Event {
-    let mut e = Event::new(at(secs), EventKind::WindowsSecurity, table::SECURITY_EVENT, Origin::default());
+fn win(
+    secs: i64,
+    id: &str,
+    user: &str,
+    ip: Option<&str>,
+    status: &str,
+    sub: Option<&str>,
+) -> Event {
+    let mut e = Event::new(
+        at(secs),
+        EventKind::WindowsSecurity,
+        table::SECURITY_EVENT,
+        Origin::default(),
+    );
     e.event_id = Some(id.into());
     e.user = Some(user.into());
     e.source_ip = ip.map(str::to_string);
@@ -26,7 +38,10 @@ fn win(secs: i64, id: &str, user: &str, ip: Option<&str>, status: &str, sub: Opt
 
 fn hunt(profile: Profile, events: Vec<Event>) -> Vec<Finding> {
     let cat = Catalogue::load(profile, &[]).expect("catalogue");
-    let engine = EngineBuilder::new().rules(cat.rules().iter().cloned()).profile(profile.as_str()).build();
+    let engine = EngineBuilder::new()
+        .rules(cat.rules().iter().cloned())
+        .profile(profile.as_str())
+        .build();
     let mut run = engine.run(vec!["t".into()]);
     events.into_iter().for_each(|e| run.push(e));
     run.finish().0
@@ -39,7 +54,9 @@ fn kerbrute_userenum_is_kerberos_enumeration() {
     // 7 unknown names (4768 0x6), 2 wrong passwords (4771 0x18) — the shape
     // of the public kerberos_pwd_spray_4771 sample — then a TGT for one of
     // the sprayed accounts.
-    let mut ev: Vec<Event> = (0..7).map(|i| win(i, "4768", &format!("ghost{i}"), Some(IP), "0x6", None)).collect();
+    let mut ev: Vec<Event> = (0..7)
+        .map(|i| win(i, "4768", &format!("ghost{i}"), Some(IP), "0x6", None))
+        .collect();
     ev.push(win(8, "4771", "Administrator", Some(IP), "0x18", None));
     ev.push(win(9, "4771", "backdoor", Some(IP), "0x18", None));
     let f = hunt(Profile::Recommended, ev.clone());
@@ -51,7 +68,10 @@ fn kerbrute_userenum_is_kerberos_enumeration() {
     assert_eq!(k.username_not_found_count, 7);
     assert_eq!(k.extra["not_found_count"], 7);
     assert_eq!(k.extra["exists_count"], 2);
-    assert_eq!(k.extra["valid_accounts"], serde_json::json!(["administrator", "backdoor"]));
+    assert_eq!(
+        k.extra["valid_accounts"],
+        serde_json::json!(["administrator", "backdoor"])
+    );
     assert_eq!(k.extra["hosts"], serde_json::json!(["DC01.contoso.local"]));
     assert_eq!(k.severity, Severity::Medium);
     // An AS-REP (4768 0x0, PreAuthType 0) is not a credential confirmation...
@@ -66,17 +86,35 @@ fn kerbrute_userenum_is_kerberos_enumeration() {
     ev.push(tgt);
     let f = hunt(Profile::Recommended, ev.clone());
     assert_eq!(f[0].severity, Severity::Critical);
-    assert_eq!(f[0].extra["credential_confirmed_accounts"], serde_json::json!(["backdoor"]));
+    assert_eq!(
+        f[0].extra["credential_confirmed_accounts"],
+        serde_json::json!(["backdoor"])
+    );
     // The seed's statement looks for 4771 0x6, which never exists: silent.
     assert!(hunt(Profile::Seed, ev).is_empty());
 }
 
 #[test]
 fn single_account_brute_force_is_not_enumeration() {
-    let ev: Vec<Event> = (0..54).map(|i| win(i, "4771", "admin-hacker", Some(IP), "0x18", None)).collect();
+    let ev: Vec<Event> = (0..54)
+        .map(|i| win(i, "4771", "admin-hacker", Some(IP), "0x18", None))
+        .collect();
     assert!(hunt(Profile::Recommended, ev).is_empty());
     let ev: Vec<Event> = (0..3558)
-        .map(|i| win(i / 20, "4625", if i % 2 == 0 { "Administrator" } else { "JcDfcZTc" }, Some(IP), "0xc000006d", Some("0xc000006a")))
+        .map(|i| {
+            win(
+                i / 20,
+                "4625",
+                if i % 2 == 0 {
+                    "Administrator"
+                } else {
+                    "JcDfcZTc"
+                },
+                Some(IP),
+                "0xc000006d",
+                Some("0xc000006a"),
+            )
+        })
         .collect();
     assert!(hunt(Profile::Recommended, ev.clone()).is_empty());
     assert!(hunt(Profile::Seed, ev).is_empty());
@@ -84,7 +122,9 @@ fn single_account_brute_force_is_not_enumeration() {
 
 #[test]
 fn kerberos_spray_needs_many_accounts() {
-    let ev: Vec<Event> = (0..10).map(|i| win(i * 60, "4771", &format!("user{i}"), Some(IP), "0x18", None)).collect();
+    let ev: Vec<Event> = (0..10)
+        .map(|i| win(i * 60, "4771", &format!("user{i}"), Some(IP), "0x18", None))
+        .collect();
     let f = hunt(Profile::Recommended, ev[..9].to_vec());
     assert!(f.is_empty());
     let f = hunt(Profile::Recommended, ev);
@@ -98,8 +138,28 @@ fn kerberos_spray_needs_many_accounts() {
 #[test]
 fn ntlm_differential_and_workstation_fallback() {
     // 6 unknown + 4 bad-password names over 4625 from one IP.
-    let mut ev: Vec<Event> = (0..6).map(|i| win(i, "4625", &format!("nobody{i}"), Some(IP), "0xc000006d", Some("0xc0000064"))).collect();
-    ev.extend((0..4).map(|i| win(10 + i, "4625", &format!("real{i}"), Some(IP), "0xc000006d", Some("0xc000006a"))));
+    let mut ev: Vec<Event> = (0..6)
+        .map(|i| {
+            win(
+                i,
+                "4625",
+                &format!("nobody{i}"),
+                Some(IP),
+                "0xc000006d",
+                Some("0xc0000064"),
+            )
+        })
+        .collect();
+    ev.extend((0..4).map(|i| {
+        win(
+            10 + i,
+            "4625",
+            &format!("real{i}"),
+            Some(IP),
+            "0xc000006d",
+            Some("0xc000006a"),
+        )
+    }));
     // 4776 has no address: keyed on the workstation.
     for i in 0..10 {
         let mut e = win(30 + i, "4776", &format!("n{i}"), None, "0xc0000064", None);
@@ -108,12 +168,18 @@ fn ntlm_differential_and_workstation_fallback() {
     }
     let f = hunt(Profile::Recommended, ev);
     assert_eq!(f.len(), 2, "{f:#?}");
-    let by_ip = f.iter().find(|f| f.source_ip.as_deref() == Some(IP)).expect("ip finding");
+    let by_ip = f
+        .iter()
+        .find(|f| f.source_ip.as_deref() == Some(IP))
+        .expect("ip finding");
     assert_eq!(by_ip.extra["not_found_count"], 6);
     assert_eq!(by_ip.extra["exists_count"], 4);
     assert_eq!(by_ip.extra["not_found_ratio"], 0.6);
     assert_eq!(by_ip.error_codes, vec!["0xc0000064", "0xc000006a"]);
-    let by_ws = f.iter().find(|f| f.source_ip.as_deref() == Some("KALI")).expect("workstation finding");
+    let by_ws = f
+        .iter()
+        .find(|f| f.source_ip.as_deref() == Some("KALI"))
+        .expect("workstation finding");
     assert_eq!(by_ws.username_not_found_count, 10);
 }
 
@@ -122,7 +188,14 @@ fn seed_onprem_statement() {
     // 15 distinct names with 0xc0000064 / 0xc000006a from one IP and workstation.
     let mut ev: Vec<Event> = (0..15)
         .map(|i| {
-            let mut e = win(i, "4625", &format!("u{i}"), Some(IP), "0xc000006d", Some(if i < 10 { "0xc0000064" } else { "0xc000006a" }));
+            let mut e = win(
+                i,
+                "4625",
+                &format!("u{i}"),
+                Some(IP),
+                "0xc000006d",
+                Some(if i < 10 { "0xc0000064" } else { "0xc000006a" }),
+            );
             e.workstation = Some("WS1".into());
             e
         })

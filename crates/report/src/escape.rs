@@ -23,7 +23,13 @@ pub fn terminal(s: &str) -> String {
 pub fn csv_cell(s: &str) -> String {
     let cleaned: String = s
         .chars()
-        .map(|c| if c.is_control() && !matches!(c, '\t' | '\r' | '\n') { '\u{fffd}' } else { c })
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\t' | '\r' | '\n') {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
         .collect();
     match cleaned.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cleaned}"),

@@ -29,7 +29,9 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "ndjson" | "jsonl" => Ok(Format::Ndjson),
             "csv" => Ok(Format::Csv),
-            _ => Err(format!("unknown format `{s}` (expected table, json, ndjson or csv)")),
+            _ => Err(format!(
+                "unknown format `{s}` (expected table, json, ndjson or csv)"
+            )),
         }
     }
 }
@@ -70,7 +72,11 @@ pub struct HuntReport<'a> {
 }
 
 /// Writes the report in `format`.
-pub fn write_report(w: &mut dyn Write, format: Format, report: &HuntReport<'_>) -> Result<(), ReportError> {
+pub fn write_report(
+    w: &mut dyn Write,
+    format: Format,
+    report: &HuntReport<'_>,
+) -> Result<(), ReportError> {
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *w, report)?;
@@ -157,10 +163,22 @@ fn write_table(w: &mut dyn Write, findings: &[Finding]) -> Result<(), ReportErro
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(160)
         .set_header([
-            "severity", "detection", "source", "app", "users", "events", "not found", "first seen", "last seen", "accounts",
+            "severity",
+            "detection",
+            "source",
+            "app",
+            "users",
+            "events",
+            "not found",
+            "first seen",
+            "last seen",
+            "accounts",
         ]);
     for f in findings {
-        let exposed = match (f.extra.get("valid_accounts"), f.extra.get("credential_confirmed_accounts")) {
+        let exposed = match (
+            f.extra.get("valid_accounts"),
+            f.extra.get("credential_confirmed_accounts"),
+        ) {
             (Some(v), Some(c)) => {
                 let n = |x: &serde_json::Value| x.as_array().map_or(0, Vec::len);
                 format!("\nexists: {}, password ok: {}", n(v), n(c))

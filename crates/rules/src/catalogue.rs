@@ -38,7 +38,9 @@ impl FromStr for Profile {
         match s {
             "seed" => Ok(Profile::Seed),
             "recommended" => Ok(Profile::Recommended),
-            _ => Err(format!("unknown profile `{s}` (expected seed or recommended)")),
+            _ => Err(format!(
+                "unknown profile `{s}` (expected seed or recommended)"
+            )),
         }
     }
 }
@@ -68,6 +70,12 @@ pub const SOURCES: &[RuleSource] = sources![
     "rules/recommended/kerberos_user_enumeration.yml",
     "rules/recommended/kerberos_password_spray.yml",
     "rules/recommended/ntlm_logon_enumeration.yml",
+    "rules/recommended/password_spray.yml",
+    "rules/recommended/mfa_sweep.yml",
+    "rules/recommended/distributed_enumeration.yml",
+    "rules/recommended/distributed_enumeration_asn.yml",
+    "rules/recommended/distributed_enumeration_user_agent.yml",
+    "rules/recommended/low_and_slow_enumeration.yml",
 ];
 
 /// A loaded, resolved set of rules for one profile.
@@ -101,8 +109,15 @@ impl Catalogue {
             if doc.get("profile").and_then(Value::as_str) != Some(profile.as_str()) {
                 continue;
             }
-            let id = doc.get("id").and_then(Value::as_str).unwrap_or("?").to_string();
-            let invalid = |m: String| RuleError::Invalid { rule: id.clone(), message: m };
+            let id = doc
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string();
+            let invalid = |m: String| RuleError::Invalid {
+                rule: id.clone(),
+                message: m,
+            };
             let mut params: BTreeMap<String, Value> = match doc.get("params") {
                 Some(Value::Object(m)) => m.clone().into_iter().collect(),
                 Some(_) => return Err(invalid("`params` must be a mapping".into())),
@@ -152,7 +167,10 @@ impl Catalogue {
                         "no rule `{r}` in the {profile} profile; rules are: {}",
                         ids.join(", ")
                     ),
-                    _ => format!("no rule of the {profile} profile has parameter `{}`", ov.param),
+                    _ => format!(
+                        "no rule of the {profile} profile has parameter `{}`",
+                        ov.param
+                    ),
                 },
             });
         }

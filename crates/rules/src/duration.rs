@@ -20,7 +20,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             'm' => 60,
             'h' => 3600,
             'd' => 86_400,
-            _ => return Err(format!("bad duration `{t}`: unknown unit `{c}` (use s, m, h or d)")),
+            _ => {
+                return Err(format!(
+                    "bad duration `{t}`: unknown unit `{c}` (use s, m, h or d)"
+                ));
+            }
         };
         let n: u64 = num
             .parse()
@@ -32,7 +36,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             .ok_or_else(|| format!("duration `{t}` is too large"))?;
     }
     if !num.is_empty() {
-        return Err(format!("bad duration `{t}`: missing unit after `{num}` (use s, m, h or d)"));
+        return Err(format!(
+            "bad duration `{t}`: missing unit after `{num}` (use s, m, h or d)"
+        ));
     }
     if total == 0 {
         return Err(format!("duration `{t}` must be positive"));

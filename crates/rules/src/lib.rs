@@ -79,7 +79,10 @@ mod tests {
         assert_eq!(r.window.length.as_secs(), 3600);
         assert_eq!(r.window.kind, WindowKind::Lookback);
         match &r.filter[0] {
-            Predicate::In(_, codes) => assert_eq!(codes, &["50034", "50053", "50055", "50057", "50072", "50076"]),
+            Predicate::In(_, codes) => assert_eq!(
+                codes,
+                &["50034", "50053", "50055", "50057", "50072", "50076"]
+            ),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -90,7 +93,11 @@ mod tests {
         let r = c.get("auth_username_enumeration").expect("rule");
         match &r.filter[1] {
             Predicate::In(_, codes) => {
-                assert!(codes.contains(&"50034".to_string()) && codes.contains(&"50126".to_string()) && codes.contains(&"50076".to_string()));
+                assert!(
+                    codes.contains(&"50034".to_string())
+                        && codes.contains(&"50126".to_string())
+                        && codes.contains(&"50076".to_string())
+                );
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -100,18 +107,26 @@ mod tests {
     fn overrides_apply_and_are_checked() {
         let c = Catalogue::load(
             Profile::Seed,
-            &[ov("auth_username_enumeration.threshold=5"), ov("lookback=30m"), ov("auth_username_enumeration.codes=50034, 50126")],
+            &[
+                ov("auth_username_enumeration.threshold=5"),
+                ov("lookback=30m"),
+                ov("auth_username_enumeration.codes=50034, 50126"),
+            ],
         )
         .expect("loads");
         let r = c.get("auth_username_enumeration").expect("rule");
         assert_eq!(r.threshold.gte, 5);
         assert_eq!(r.window.length.as_secs(), 1800);
-        assert_eq!(c.get("sspr_enumeration").map(|r| r.window.length.as_secs()), Some(1800));
+        assert_eq!(
+            c.get("sspr_enumeration").map(|r| r.window.length.as_secs()),
+            Some(1800)
+        );
         match &r.filter[0] {
             Predicate::In(_, codes) => assert_eq!(codes, &["50034", "50126"]),
             other => panic!("unexpected {other:?}"),
         }
-        let e = Catalogue::load(Profile::Seed, &[ov("auth_username_enumeration.treshold=5")]).expect_err("typo");
+        let e = Catalogue::load(Profile::Seed, &[ov("auth_username_enumeration.treshold=5")])
+            .expect_err("typo");
         assert!(e.to_string().contains("has no parameter `treshold`"), "{e}");
         let e = Catalogue::load(Profile::Seed, &[ov("nosuch.threshold=5")]).expect_err("rule");
         assert!(e.to_string().contains("no rule `nosuch`"), "{e}");
@@ -125,14 +140,31 @@ mod tests {
     #[test]
     fn kql_semantics_of_predicates() {
         use idrecon_core::{Event, EventKind, Field, Origin, Timestamp};
-        let mut e = Event::new(Timestamp::UNIX_EPOCH, EventKind::EntraAudit, "AuditLogs", Origin::default());
+        let mut e = Event::new(
+            Timestamp::UNIX_EPOCH,
+            EventKind::EntraAudit,
+            "AuditLogs",
+            Origin::default(),
+        );
         e.result_reason = Some("User is BLOCKED for 24 hours".into());
         e.operation = Some("Reset password (self-service)".into());
         // `contains` is case-insensitive.
         assert!(Predicate::Contains(Field::ResultReason, vec!["blocked".into()]).eval(&e, true));
         // `in` is case-sensitive, `in~` is not.
-        assert!(!Predicate::In(Field::Operation, vec!["reset password (self-service)".into()]).eval(&e, true));
-        assert!(Predicate::InCi(Field::Operation, vec!["reset password (self-service)".into()]).eval(&e, true));
+        assert!(
+            !Predicate::In(
+                Field::Operation,
+                vec!["reset password (self-service)".into()]
+            )
+            .eval(&e, true)
+        );
+        assert!(
+            Predicate::InCi(
+                Field::Operation,
+                vec!["reset password (self-service)".into()]
+            )
+            .eval(&e, true)
+        );
         // isnotempty: missing and "" are both empty.
         assert!(!Predicate::NotEmpty(Field::SourceIp).eval(&e, true));
         e.source_ip = Some(String::new());

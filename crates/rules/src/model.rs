@@ -36,6 +36,9 @@ pub struct Rule {
     pub confirm: Option<Predicate>,
     /// Group-by fields; the first one is reported as the finding's source.
     pub key: Vec<Field>,
+    /// Compare key values case-insensitively (lower-cased).
+    #[serde(default)]
+    pub key_lower: bool,
     /// Fields whose equal values mark duplicate rows of one event (compared
     /// case-insensitively; rows missing any of them are never collapsed).
     #[serde(default)]
@@ -76,7 +79,9 @@ impl Rule {
 
     /// True when the event passes every `where` condition.
     pub fn matches(&self, ev: &Event) -> bool {
-        self.filter.iter().all(|p| p.eval(ev, self.missing_as_empty))
+        self.filter
+            .iter()
+            .all(|p| p.eval(ev, self.missing_as_empty))
     }
 
     /// True when the event is a confirming event.
@@ -107,7 +112,10 @@ impl Rule {
             m.validate()?;
         }
         let t = self.measure(&self.threshold.measure).ok_or_else(|| {
-            format!("threshold measure `{}` is not defined", self.threshold.measure)
+            format!(
+                "threshold measure `{}` is not defined",
+                self.threshold.measure
+            )
         })?;
         if !matches!(t.func, MeasureFn::Dcount | MeasureFn::Count) {
             return Err(format!(
@@ -208,9 +216,7 @@ impl Predicate {
         };
         match self {
             Predicate::In(f, vals) => get(f).is_some_and(|v| vals.iter().any(|x| x == v)),
-            Predicate::InCi(f, vals) => {
-                get(f).is_some_and(|v| vals.iter().any(|x| eq_ci(x, v)))
-            }
+            Predicate::InCi(f, vals) => get(f).is_some_and(|v| vals.iter().any(|x| eq_ci(x, v))),
             Predicate::Contains(f, subs) => get(f).is_some_and(|v| {
                 let lv = v.to_lowercase();
                 subs.iter().any(|s| lv.contains(&s.to_lowercase()))
@@ -274,7 +280,10 @@ impl<'de> Deserialize<'de> for Predicate {
                 "a condition needs exactly one of in, in_ci, contains, not_empty, any, all, not",
             ));
         }
-        let need_field = || r.field.ok_or_else(|| D::Error::custom("this condition needs `field`"));
+        let need_field = || {
+            r.field
+                .ok_or_else(|| D::Error::custom("this condition needs `field`"))
+        };
         Ok(if let Some(v) = r.in_ {
             Predicate::In(need_field()?, v)
         } else if let Some(v) = r.in_ci {
@@ -283,7 +292,9 @@ impl<'de> Deserialize<'de> for Predicate {
             Predicate::Contains(need_field()?, v)
         } else if let Some(b) = r.not_empty {
             if !b {
-                return Err(D::Error::custom("write `not: {field: …, not_empty: true}` instead of not_empty: false"));
+                return Err(D::Error::custom(
+                    "write `not: {field: …, not_empty: true}` instead of not_empty: false",
+                ));
             }
             Predicate::NotEmpty(need_field()?)
         } else if let Some(v) = r.any {
@@ -342,6 +353,16 @@ pub enum MeasureFn {
     Rate,
     /// `num / sum(den)`, rounded to 4 digits; 0 when the denominator is 0.
     Ratio,
+    /// Labels a ratio measure `of`: `value` maps labels to bounds, e.g.
+    /// `{enumeration: 0.8, spray: 0.2}` → `enumeration` when the ratio is at
+    /// least 0.8, `spray` when at most 0.2, otherwise `mixed`.
+    Classify,
+    /// The largest number of distinct `field` values for any one value of
+    /// `per` (e.g. the most accounts any single member IP probed).
+    MaxPer,
+    /// Details of the sign-ins that confirmed `confirmed` identities:
+    /// account, time, source, code, app (at most `cap`).
+    ConfirmedSignins,
 }
 
 /// One named aggregate.
@@ -377,12 +398,29 @@ pub struct Measure {
     /// Ratio denominator measures (summed).
     #[serde(default)]
     pub den: Vec<String>,
+    /// Grouping field of `max_per`.
+    #[serde(default)]
+    pub per: Option<Field>,
 }
 
 impl Measure {
     fn validate(&self) -> Result<(), String> {
         use MeasureFn::*;
-        let needs_field = matches!(self.func, Dcount | DcountIf | Set | SetIf | Confirmed);
+        let needs_field = matches!(
+            self.func,
+            Dcount | DcountIf | Set | SetIf | Confirmed | ConfirmedSignins | MaxPer
+        );
+        if self.func == MaxPer && self.per.is_none() {
+            return Err(format!("measure `{}` needs `per`", self.name));
+        }
+        if self.func == Classify
+            && (self.of.is_none() || !matches!(self.value, Some(serde_json::Value::Object(_))))
+        {
+            return Err(format!(
+                "measure `{}` needs `of` and a `value` map of label bounds",
+                self.name
+            ));
+        }
         let needs_where = matches!(self.func, CountIf | DcountIf | SetIf);
         if needs_field && self.field.is_none() {
             return Err(format!("measure `{}` needs `field`", self.name));
@@ -413,14 +451,26 @@ pub struct Threshold {
     pub gte: u64,
 }
 
-/// `measure >= gte` (sets compare their size).
+/// `measure >= gte` and, when given, `measure <= lte` (sets compare their
+/// size).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// Measure name.
     pub measure: String,
-    /// Minimum value.
+    /// Minimum value (default 0: every measure is non-negative).
+    #[serde(default)]
     pub gte: f64,
+    /// Maximum value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lte: Option<f64>,
+}
+
+impl Condition {
+    /// True when `v` satisfies the condition.
+    pub fn holds(&self, v: f64) -> bool {
+        v >= self.gte && self.lte.is_none_or(|l| v <= l)
+    }
 }
 
 /// One rung of the severity ladder: `level` when any condition holds (an

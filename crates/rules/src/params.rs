@@ -20,7 +20,10 @@ pub struct Override {
 impl std::str::FromStr for Override {
     type Err = RuleError;
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
-        let err = |m: &str| RuleError::Override { spec: spec.to_string(), message: m.to_string() };
+        let err = |m: &str| RuleError::Override {
+            spec: spec.to_string(),
+            message: m.to_string(),
+        };
         let (lhs, value) = spec
             .split_once('=')
             .ok_or_else(|| err("expected RULE.PARAM=VALUE or PARAM=VALUE"))?;
@@ -32,17 +35,28 @@ impl std::str::FromStr for Override {
         if param.is_empty() || rule.as_deref() == Some("") {
             return Err(err("rule and parameter names must not be empty"));
         }
-        Ok(Override { rule, param, value: value.trim().to_string(), spec: spec.to_string() })
+        Ok(Override {
+            rule,
+            param,
+            value: value.trim().to_string(),
+            spec: spec.to_string(),
+        })
     }
 }
 
 /// Converts an override's text to the type of the parameter's default.
 pub(crate) fn typed_value(default: &Value, ov: &Override) -> Result<Value, RuleError> {
-    let err = |m: String| RuleError::Override { spec: ov.spec.clone(), message: m };
+    let err = |m: String| RuleError::Override {
+        spec: ov.spec.clone(),
+        message: m,
+    };
     let raw = ov.value.as_str();
     Ok(match default {
         Value::Number(n) if n.is_u64() => Value::from(raw.parse::<u64>().map_err(|_| {
-            err(format!("`{}` expects a non-negative integer, got `{raw}`", ov.param))
+            err(format!(
+                "`{}` expects a non-negative integer, got `{raw}`",
+                ov.param
+            ))
         })?),
         Value::Number(_) => {
             let f: f64 = raw
@@ -52,9 +66,10 @@ pub(crate) fn typed_value(default: &Value, ov: &Override) -> Result<Value, RuleE
                 .map(Value::Number)
                 .ok_or_else(|| err(format!("`{}` must be finite", ov.param)))?
         }
-        Value::Bool(_) => Value::Bool(raw.parse().map_err(|_| {
-            err(format!("`{}` expects true or false, got `{raw}`", ov.param))
-        })?),
+        Value::Bool(_) => Value::Bool(
+            raw.parse()
+                .map_err(|_| err(format!("`{}` expects true or false, got `{raw}`", ov.param)))?,
+        ),
         Value::Array(_) => Value::Array(
             raw.split(',')
                 .map(str::trim)
