@@ -69,6 +69,22 @@ pub struct HuntReport<'a> {
     pub rules: serde_json::Value,
     /// Findings in output order.
     pub findings: &'a [Finding],
+    /// Findings an allowlist suppressed.
+    pub suppressed: Vec<SuppressedRef<'a>>,
+    /// Also print suppressed findings in the table, NDJSON and CSV formats.
+    #[serde(skip)]
+    pub show_suppressed: bool,
+}
+
+/// A suppressed finding with the allowlist entry that matched it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuppressedRef<'a> {
+    /// Entry name.
+    pub entry: &'a str,
+    /// Entry reason.
+    pub reason: &'a str,
+    /// The finding.
+    pub finding: &'a Finding,
 }
 
 /// Writes the report in `format`.
@@ -87,9 +103,51 @@ pub fn write_report(
                 serde_json::to_writer(&mut *w, f)?;
                 writeln!(w)?;
             }
+            if report.show_suppressed {
+                for s in &report.suppressed {
+                    let mut v = serde_json::to_value(s.finding)?;
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("suppressed_by".into(), serde_json::Value::from(s.entry));
+                        o.insert(
+                            "suppressed_reason".into(),
+                            serde_json::Value::from(s.reason),
+                        );
+                    }
+                    serde_json::to_writer(&mut *w, &v)?;
+                    writeln!(w)?;
+                }
+            }
         }
-        Format::Csv => write_csv(w, report.findings)?,
-        Format::Table => write_table(w, report.findings)?,
+        Format::Csv => {
+            let sup: Vec<(&Finding, &str)> = if report.show_suppressed {
+                report
+                    .suppressed
+                    .iter()
+                    .map(|s| (s.finding, s.entry))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            write_csv(w, report.findings, &sup)?
+        }
+        Format::Table => {
+            write_table(w, report.findings)?;
+            if report.show_suppressed && !report.suppressed.is_empty() {
+                writeln!(w, "\nSuppressed by the allowlist:")?;
+                for s in &report.suppressed {
+                    writeln!(
+                        w,
+                        "  {} {} from {} ({} accounts) — entry `{}`: {}",
+                        s.finding.severity,
+                        s.finding.detection,
+                        terminal(s.finding.source_ip.as_deref().unwrap_or("-")),
+                        s.finding.unique_usernames,
+                        terminal(s.entry),
+                        terminal(s.reason)
+                    )?;
+                }
+            }
+        }
     }
     w.flush()?;
     Ok(())
@@ -113,12 +171,21 @@ const CSV_COLUMNS: &[&str] = &[
     "user_list",
     "error_codes",
     "details",
+    "suppressed_by",
 ];
 
-fn write_csv(w: &mut dyn Write, findings: &[Finding]) -> Result<(), ReportError> {
+fn write_csv(
+    w: &mut dyn Write,
+    findings: &[Finding],
+    suppressed: &[(&Finding, &str)],
+) -> Result<(), ReportError> {
     let mut c = csv::Writer::from_writer(w);
     c.write_record(CSV_COLUMNS)?;
-    for f in findings {
+    let rows = findings
+        .iter()
+        .map(|f| (f, ""))
+        .chain(suppressed.iter().copied());
+    for (f, by) in rows {
         let details = serde_json::to_string(&f.extra)?;
         let row = [
             f.id.clone(),
@@ -138,11 +205,18 @@ fn write_csv(w: &mut dyn Write, findings: &[Finding]) -> Result<(), ReportError>
             f.user_list.join(";"),
             f.error_codes.join(";"),
             details,
+            by.to_string(),
         ];
         c.write_record(row.iter().map(|s| csv_cell(s)))?;
     }
     c.flush()?;
     Ok(())
+}
+
+/// `2024-05-01 10:00:22` (UTC, whole seconds) for the table.
+fn short_time(t: idrecon_core::Timestamp) -> String {
+    let s = t.to_string();
+    s.get(..19).map_or(s.clone(), |x| x.replace('T', " "))
 }
 
 fn list_preview(items: &[String], max: usize) -> String {
@@ -161,7 +235,6 @@ fn write_table(w: &mut dyn Write, findings: &[Finding]) -> Result<(), ReportErro
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(160)
         .set_header([
             "severity",
             "detection",
@@ -193,9 +266,9 @@ fn write_table(w: &mut dyn Write, findings: &[Finding]) -> Result<(), ReportErro
             f.unique_usernames.to_string(),
             f.total_failures.to_string(),
             f.username_not_found_count.to_string(),
-            f.first_seen.to_string(),
-            f.last_seen.to_string(),
-            format!("{}{exposed}", list_preview(&f.user_list, 4)),
+            short_time(f.first_seen),
+            short_time(f.last_seen),
+            format!("{}{exposed}", list_preview(&f.user_list, 3)),
         ]);
     }
     writeln!(w, "{t}")?;

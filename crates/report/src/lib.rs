@@ -9,7 +9,7 @@
 pub mod escape;
 mod formats;
 
-pub use formats::{Format, HuntReport, InputSummary, write_report};
+pub use formats::{Format, HuntReport, InputSummary, SuppressedRef, write_report};
 
 /// Errors writing a report.
 #[derive(Debug, thiserror::Error)]

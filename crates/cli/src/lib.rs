@@ -1,0 +1,6 @@
+//! The idrecon application: wires sources → normalized events → engine →
+//! findings → sinks. The binary (`main.rs`) only parses arguments and calls
+//! into this library; `eval` and the tests use the same pipeline.
+
+pub mod pipeline;
+pub mod simcmd;
