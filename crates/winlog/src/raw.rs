@@ -95,7 +95,7 @@ pub(crate) fn is_blank(v: &str) -> bool {
 }
 
 /// One Windows record's fields as the log wrote them.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Raw<'a> {
     /// Event time text and the name of the field it came from (for messages).
     pub time: Option<(Cow<'a, str>, &'static str)>,
