@@ -1,1 +1,213 @@
-//! Readers for Entra ID log exports: shape detection, decompression, normalization into events.
+//! Readers for Entra ID log exports (and the Windows formats handed to
+//! `idrecon-winlog`): path expansion, decompression, container detection and
+//! normalization of every record into an [`idrecon_core::Event`].
+//!
+//! Everything is decided from the bytes, never from the file extension:
+//!
+//! 1. **Compression** by magic bytes: gzip (also multi-member) and zstd,
+//!    bounded by [`IngestOptions::max_decompressed_bytes`].
+//! 2. **Encoding**: a UTF-8 byte-order mark is dropped; UTF-16 text (with a
+//!    BOM, as Windows PowerShell 5 writes it) is converted to UTF-8.
+//! 3. **Container**: EVTX (`ElfFile\0`), Windows event XML (text starting with
+//!    `<`), a JSON document (array; `{"records":[…]}` Azure Monitor envelope;
+//!    `{"value":[…]}` Graph page; `{"tables":[…]}` Log Analytics query API;
+//!    a single object; several of these one after another), NDJSON (one
+//!    object per line) or CSV (Entra portal / Log Analytics download).
+//! 4. **Dialect**, per record: Windows JSON shapes first (asked of
+//!    `idrecon_winlog::json_shape`), then Azure Monitor diagnostic records,
+//!    Log Analytics rows (PascalCase), Microsoft Graph objects (camelCase).
+//!
+//! Bad records never stop a file: each one is counted as rejected with its
+//! line or record number and a reason, and `read == used + rejected` holds
+//! for every file. With [`IngestOptions::strict`] the first rejected record
+//! (or unreadable file) ends the run with an [`IngestError`] instead.
+//!
+//! ```no_run
+//! use idrecon_ingest::{IngestOptions, expand_paths, read_all};
+//! # fn main() -> Result<(), idrecon_ingest::IngestError> {
+//! let files = expand_paths(&["logs/".into()])?;
+//! let mut events = Vec::new();
+//! let report = read_all(&files, &IngestOptions::default(), &mut |e| events.push(e))?;
+//! let totals = report.totals();
+//! assert_eq!(totals.read, totals.used + totals.rejected);
+//! # Ok(())
+//! # }
+//! ```
+
+mod csvin;
+mod ctx;
+mod entra;
+mod json;
+mod paths;
+mod source;
+
+use idrecon_core::{Event, FileStats};
+use std::path::PathBuf;
+
+pub use paths::expand_paths;
+
+/// How input files are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestOptions {
+    /// Stop at the first rejected record or unreadable file with an error,
+    /// instead of counting it and going on.
+    pub strict: bool,
+    /// Largest single record (NDJSON line, array element, CSV row) accepted,
+    /// in bytes; larger records are rejected without being buffered whole.
+    /// Default 64 MiB.
+    pub max_record_bytes: usize,
+    /// Most bytes a compressed file may expand to; reading stops there and
+    /// the file gets an error note (a decompression bomb never exhausts
+    /// memory). Default 16 GiB.
+    pub max_decompressed_bytes: u64,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            strict: false,
+            max_record_bytes: 64 << 20,
+            max_decompressed_bytes: 16 << 30,
+        }
+    }
+}
+
+/// One input to read: a file, or standard input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// The file to open; `None` reads standard input.
+    pub path: Option<PathBuf>,
+    /// How the input is named in reports and messages.
+    pub display: String,
+}
+
+impl InputFile {
+    /// Standard input, displayed as `<stdin>`.
+    pub fn stdin() -> Self {
+        InputFile {
+            path: None,
+            display: "<stdin>".to_string(),
+        }
+    }
+
+    /// A file, displayed as its path.
+    pub fn from_path(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        InputFile {
+            display: path.display().to_string(),
+            path: Some(path),
+        }
+    }
+}
+
+/// What was read from one input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileReport {
+    /// The input's display name.
+    pub path: String,
+    /// Human name of the detected shape, e.g. `Log Analytics rows (NDJSON)`,
+    /// `Graph signIns page`, `Azure Monitor records envelope`,
+    /// `Entra portal CSV`, `EVTX`, `Windows event XML`, `ECS NDJSON`;
+    /// `empty file` and `unrecognised` when nothing could be read.
+    pub shape: String,
+    /// Records read, used and rejected, with the first reject reasons.
+    pub stats: FileStats,
+    /// A problem with the file as a whole (unreadable, truncated or
+    /// oversized compressed data, unknown format), phrased for the user.
+    /// Records read before the problem are still counted and used.
+    pub error: Option<String>,
+}
+
+/// What was read from all input files, in input order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// One report per input file.
+    pub files: Vec<FileReport>,
+}
+
+impl IngestReport {
+    /// The counts of all files added up (reject reasons stay per file).
+    pub fn totals(&self) -> FileStats {
+        let mut t = FileStats::default();
+        for f in &self.files {
+            t.merge(&f.stats);
+        }
+        t
+    }
+}
+
+/// Why reading stopped. Every message names the input and says what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// A path given on the command line does not exist.
+    #[error("{path}: no such file or directory; check the path (use `-` to read standard input)")]
+    NotFound {
+        /// The path as given.
+        path: String,
+    },
+    /// A path given on the command line exists but cannot be examined.
+    #[error("{path}: cannot access it ({source}); check its permissions")]
+    Unreadable {
+        /// The path as given.
+        path: String,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Strict mode: a record was rejected.
+    #[error(
+        "{file}: record {record} rejected: {reason} (strict mode stops at the first bad record; run without --strict to skip such records and continue)"
+    )]
+    Rejected {
+        /// The input's display name.
+        file: String,
+        /// 1-based line or record number.
+        record: u64,
+        /// Why the record was rejected.
+        reason: String,
+    },
+    /// Strict mode: the file as a whole could not be read completely.
+    #[error(
+        "{file}: {reason} (strict mode stops on an unreadable file; run without --strict to read what can be read and continue)"
+    )]
+    File {
+        /// The input's display name.
+        file: String,
+        /// What is wrong with the file.
+        reason: String,
+    },
+}
+
+/// Reads one input, calling `sink` for every normalized event in file order.
+/// `index` becomes [`idrecon_core::Origin::file`] of its events.
+///
+/// Problems are reported in the returned [`FileReport`] (per-record rejects
+/// in its stats, whole-file problems in `error`). `Err` is returned only when
+/// `opts.strict` is set and a record was rejected or the file could not be
+/// read completely.
+pub fn read_file(
+    file: &InputFile,
+    index: u32,
+    opts: &IngestOptions,
+    sink: &mut dyn FnMut(Event),
+) -> Result<FileReport, IngestError> {
+    let mut ctx = ctx::Ctx::new(file, index, opts, sink);
+    source::read_input(&mut ctx, file);
+    ctx.finish()
+}
+
+/// Reads every input in order (file index = position in `files`), calling
+/// `sink` for each event. In strict mode the first failure ends the run.
+pub fn read_all(
+    files: &[InputFile],
+    opts: &IngestOptions,
+    sink: &mut dyn FnMut(Event),
+) -> Result<IngestReport, IngestError> {
+    let mut report = IngestReport::default();
+    for (i, f) in files.iter().enumerate() {
+        let index = u32::try_from(i).unwrap_or(u32::MAX);
+        report.files.push(read_file(f, index, opts, sink)?);
+    }
+    Ok(report)
+}

@@ -1,0 +1,278 @@
+//! Every reject class, with exact record numbers, and strict mode.
+
+use crate::util::{read_bytes, records, rejects};
+use idrecon_ingest::{IngestError, IngestOptions};
+
+fn opts(max_record_bytes: usize) -> IngestOptions {
+    IngestOptions {
+        max_record_bytes,
+        ..IngestOptions::default()
+    }
+}
+
+/// An NDJSON file with one line per reject class; returns the bytes.
+fn bad_ndjson() -> Vec<u8> {
+    let deep = format!(
+        "{{\"TimeGenerated\":\"2024-05-01T10:00:00Z\",\"X\":{}{}}}",
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let long = format!(
+        "{{\"TimeGenerated\":\"2024-05-01T10:00:00Z\",\"UserAgent\":\"{}\"}}",
+        "A".repeat(600)
+    );
+    let mut lines: Vec<Vec<u8>> = vec![
+        br#"{"TimeGenerated":"2024-05-01T10:00:00Z","UserPrincipalName":"a@contoso.com","ResultType":"50126"}"#.to_vec(), // 1 used
+        br#"{"TimeGenerated": "2024-05-01T10:00:00Z", "UserPrincipalName": "#.to_vec(), // 2 invalid JSON
+        b"".to_vec(), // 3 blank: not a record
+        br#"{"UserPrincipalName":"b@contoso.com","ResultType":"50126"}"#.to_vec(), // 4 missing timestamp
+        br#"{"TimeGenerated":"yesterday","ResultType":"0"}"#.to_vec(), // 5 unparsable
+        br#"{"TimeGenerated":"1601-01-01T00:00:00Z","ResultType":"0"}"#.to_vec(), // 6 out of range
+        br#"{"foo":1,"bar":{"baz":2}}"#.to_vec(), // 7 unknown dialect
+        br#"{"TimeGenerated":"2024-05-01T10:00:00Z","ResultType":{"code":1}}"#.to_vec(), // 8 wrong type
+        b"{\"TimeGenerated\":\"2024-05-01T10:00:00Z\",\"UserPrincipalName\":\"\xff\"}".to_vec(), // 9 not UTF-8
+        deep.into_bytes(),                                                           // 10 nested too deep
+        long.into_bytes(),                                                           // 11 too large
+        b"{\"createdDateTime\":\"2024-05-01T10:00:11Z\",\"userPrincipalName\":\"c@contoso.com\"}\r".to_vec(), // 12 used (CRLF)
+        b"42".to_vec(),                                                              // 13 not an object
+        br#"{"createdDateTime":"2024-05-01T10:00:14Z","status":{"errorCode":50034}}"#.to_vec(), // 14 used
+    ];
+    lines.push(Vec::new());
+    lines.join(&b'\n')
+}
+
+#[test]
+fn ndjson_reject_classes() {
+    let (r, ev) = read_bytes("bad.ndjson", &bad_ndjson(), &opts(512)).expect("not strict");
+    assert_eq!(
+        r.shape,
+        "Log Analytics rows + Graph signIn objects (NDJSON)"
+    );
+    assert_eq!((r.stats.read, r.stats.used, r.stats.rejected), (13, 3, 10));
+    assert_eq!(r.error, None);
+    assert_eq!(records(&ev), [1, 12, 14]);
+    assert_eq!(ev[2].result_code.as_deref(), Some("50034"));
+    let got = rejects(&r);
+    let expect: &[(u64, &str)] = &[
+        (2, "invalid JSON: EOF while parsing a value (column 62)"),
+        (4, "missing timestamp"),
+        (5, "unparsable timestamp in `TimeGenerated`: \"yesterday\""),
+        (
+            6,
+            "timestamp out of range in `TimeGenerated`: \"1601-01-01T00:00:00Z\"",
+        ),
+        (7, "not a recognised record (keys: foo, bar; 2 in all)"),
+        (
+            8,
+            "field `ResultType` has the wrong type: expected text or a number, found an object",
+        ),
+        (9, "line is not valid UTF-8 (bad byte at column 62)"),
+        (10, "recursion limit exceeded"),
+        (
+            11,
+            "record too large: 655 bytes, over the limit of 512 bytes",
+        ),
+        (13, "expected a JSON object, found a number"),
+    ];
+    assert_eq!(got.len(), expect.len(), "{got:#?}");
+    for ((rec, reason), (want_rec, want)) in got.iter().zip(expect) {
+        assert_eq!(rec, want_rec, "{reason}");
+        assert!(
+            reason.contains(want),
+            "record {rec}: {reason:?} lacks {want:?}"
+        );
+    }
+}
+
+#[test]
+fn strict_mode_names_file_record_and_reason() {
+    let err = read_bytes(
+        "bad.ndjson",
+        &bad_ndjson(),
+        &IngestOptions {
+            strict: true,
+            ..opts(512)
+        },
+    )
+    .expect_err("strict stops");
+    let IngestError::Rejected {
+        file,
+        record,
+        reason,
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert!(file.ends_with("bad.ndjson"));
+    assert_eq!(*record, 2);
+    assert!(reason.starts_with("invalid JSON"), "{reason}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("bad.ndjson: record 2 rejected: invalid JSON"),
+        "{msg}"
+    );
+    assert!(msg.contains("--strict"), "{msg}");
+
+    // A clean file passes strict mode.
+    let good = br#"{"TimeGenerated":"2024-05-01T10:00:00Z","ResultType":"0"}"#;
+    let (r, _) = read_bytes(
+        "good.ndjson",
+        good,
+        &IngestOptions {
+            strict: true,
+            ..opts(512)
+        },
+    )
+    .expect("clean");
+    assert_eq!(r.stats.used, 1);
+}
+
+#[test]
+fn array_reject_classes() {
+    let big = format!(
+        r#"{{"createdDateTime":"2024-05-01T10:00:00Z","userAgent":"{}"}}"#,
+        "x".repeat(600)
+    );
+    let deep = format!(
+        r#"{{"createdDateTime":"2024-05-01T10:00:00Z","x":{}{}}}"#,
+        "[".repeat(150),
+        "]".repeat(150)
+    );
+    let elements = [
+        r#"{"createdDateTime":"2024-05-01T10:00:00Z","userPrincipalName":"a@contoso.com"}"#, // 1 used
+        r#"{"foo":1}"#,   // 2 unknown
+        big.as_str(),     // 3 too large
+        deep.as_str(),    // 4 too deep
+        r#""just text""#, // 5 not an object
+        r#"{"createdDateTime":"2024-05-01T10:00:05Z","status":{"errorCode":"50126"}}"#, // 6 used
+    ];
+    let text = format!("[\n {}\n]\n", elements.join(",\n "));
+    let (r, ev) = read_bytes("arr.json", text.as_bytes(), &opts(512)).expect("reads");
+    assert_eq!(r.shape, "Graph signIn objects (JSON array)");
+    assert_eq!((r.stats.read, r.stats.used, r.stats.rejected), (6, 2, 4));
+    assert_eq!(records(&ev), [1, 6]);
+    let got: Vec<u64> = rejects(&r).iter().map(|x| x.0).collect();
+    assert_eq!(got, [2, 3, 4, 5]);
+    assert!(rejects(&r)[1].1.contains("record too large"));
+    assert!(rejects(&r)[2].1.contains("recursion limit"));
+    assert!(
+        rejects(&r)[3]
+            .1
+            .contains("expected a JSON object, found text")
+    );
+}
+
+#[test]
+fn malformed_document_keeps_what_precedes_and_resumes_at_next_value() {
+    let ok = |t: &str| {
+        format!(
+            r#"{{"createdDateTime":"2024-05-01T10:00:{t}Z","userPrincipalName":"a@contoso.com"}}"#
+        )
+    };
+    // Line-delimited envelopes (Event Hubs capture), the second one broken
+    // after its first record.
+    let text = format!(
+        "{{\"records\":[{},{}]}}\n{{\"records\":[{}, {{\"x\": tru}}, {}]}}\n{{\"records\":[{}]}}\n",
+        ok("01"),
+        ok("02"),
+        ok("03"),
+        ok("04"),
+        ok("05")
+    );
+    let (r, ev) =
+        read_bytes("capture.json", text.as_bytes(), &IngestOptions::default()).expect("reads");
+    assert_eq!((r.stats.read, r.stats.used, r.stats.rejected), (5, 4, 1));
+    assert_eq!(records(&ev), [1, 2, 3, 5]);
+    let (rec, reason) = &rejects(&r)[0];
+    assert_eq!(*rec, 4);
+    assert!(
+        reason.contains("invalid JSON at line 2, column"),
+        "{reason}"
+    );
+    assert!(reason.contains("reading went on at line 3"), "{reason}");
+    assert_eq!(ev[3].time.to_string(), "2024-05-01T10:00:05Z");
+
+    // A pretty-printed array broken in the middle: the rest is skipped.
+    let text = format!("[\n  {},\n  {{\"x\": nul}},\n  {}\n]\n", ok("01"), ok("02"));
+    let (r, ev) =
+        read_bytes("broken.json", text.as_bytes(), &IngestOptions::default()).expect("reads");
+    assert_eq!((r.stats.read, r.stats.used, r.stats.rejected), (2, 1, 1));
+    assert_eq!(ev.len(), 1);
+    assert!(
+        rejects(&r)[0]
+            .1
+            .contains("the rest of the file was skipped"),
+        "{:?}",
+        rejects(&r)
+    );
+}
+
+#[test]
+fn truncated_document_uses_readable_records() {
+    let full = std::fs::read_to_string(crate::util::data("la_signins.json")).expect("fixture");
+    // Cut inside the third record.
+    let cut = full
+        .match_indices("\"TimeGenerated\"")
+        .nth(2)
+        .map(|(i, _)| i)
+        .expect("third");
+    let (r, ev) = read_bytes(
+        "cut.json",
+        &full.as_bytes()[..cut + 40],
+        &IngestOptions::default(),
+    )
+    .expect("reads");
+    assert_eq!((r.stats.read, r.stats.used, r.stats.rejected), (2, 2, 0));
+    assert_eq!(records(&ev), [1, 2]);
+    let err = r.error.expect("note");
+    assert!(err.contains("ends early"), "{err}");
+    assert!(err.contains("the 2 records before"), "{err}");
+}
+
+#[test]
+fn strict_mode_fails_on_whole_file_problems() {
+    let err = read_bytes(
+        "x.bin",
+        b"\x00\x01\x02 binary",
+        &IngestOptions {
+            strict: true,
+            ..IngestOptions::default()
+        },
+    )
+    .expect_err("strict");
+    assert!(matches!(err, IngestError::File { .. }), "{err:?}");
+    assert!(err.to_string().contains("unrecognised content"), "{err}");
+    let (r, _) =
+        read_bytes("x.bin", b"\x00\x01\x02 binary", &IngestOptions::default()).expect("lenient");
+    assert_eq!(r.shape, "unrecognised");
+    assert_eq!(r.stats.read, 0);
+}
+
+#[test]
+fn csv_rejects() {
+    let text = b"Date (UTC),Username,Sign-in error code\n\
+                 2024-05-01T10:00:00Z,a@contoso.com,50126\n\
+                 not a date,b@contoso.com,50126\n\
+                 2024-05-01T10:00:02Z,\xff@contoso.com,50126\n\
+                 \n\
+                 2024-05-01T10:00:03Z,c@contoso.com,0\n";
+    let (r, ev) =
+        read_bytes("InteractiveSignIns.csv", text, &IngestOptions::default()).expect("reads");
+    assert_eq!((r.stats.read, r.stats.used, r.stats.rejected), (4, 2, 2));
+    assert_eq!(records(&ev), [2, 6]);
+    let got = rejects(&r);
+    assert_eq!(got[0].0, 3);
+    assert!(
+        got[0]
+            .1
+            .contains("unparsable timestamp in `CreatedDateTime`: \"not a date\""),
+        "{}",
+        got[0].1
+    );
+    assert_eq!(got[1].0, 4);
+    assert!(
+        got[1].1.contains("not valid UTF-8 in column `Username`"),
+        "{}",
+        got[1].1
+    );
+}
