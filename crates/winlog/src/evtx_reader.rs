@@ -1,8 +1,10 @@
 //! Binary `.evtx` files, through the `evtx` crate.
 //!
 //! Records are rendered to XML on the crate's worker threads and reduced to
-//! an [`Event`] there too (the same XML code as [`crate::read_event_xml`]);
-//! this thread only numbers and counts them, in file order.
+//! an [`Event`] there too (a single-pass scan of the renderer's regular
+//! output, falling back to the XML parser of [`crate::read_event_xml`] for
+//! anything unusual); this thread only numbers and counts them, in file
+//! order.
 //!
 //! Accounting: every record the file's chunk headers announce is counted
 //! once. Each chunk header names the range of record IDs it holds; records

@@ -63,7 +63,7 @@ pub(crate) fn extract(v: &Value, shape: JsonShape) -> Result<Raw<'_>, String> {
     };
     match shape {
         JsonShape::Ecs => Ok(ecs(v)),
-        JsonShape::SecurityEvent => security_event(top),
+        JsonShape::SecurityEvent => Ok(security_event(top)),
         JsonShape::EvtxDump => evtx_dump(v),
     }
 }
@@ -105,7 +105,7 @@ fn ecs(v: &Value) -> Raw<'_> {
     raw
 }
 
-fn security_event(top: &Map<String, Value>) -> Result<Raw<'_>, String> {
+fn security_event(top: &Map<String, Value>) -> Raw<'_> {
     let mut raw = Raw::default();
     for (field, label) in [
         ("TimeGenerated", "TimeGenerated"),
@@ -131,12 +131,14 @@ fn security_event(top: &Map<String, Value>) -> Result<Raw<'_>, String> {
     data_from_object(&mut raw, top);
     match top.get("EventData") {
         Some(Value::String(xml)) if !xml.trim().is_empty() => {
-            crate::xml::parse_into(xml, &mut raw).map_err(|e| format!("EventData: {e}"))?;
+            // What precedes a defect (such as a value cut by a size limit)
+            // is kept: the typed columns and the event itself are still good.
+            let _ = crate::xml::parse_into(xml, &mut raw);
         }
         Some(Value::Object(obj)) => data_from_object(&mut raw, obj),
         _ => {}
     }
-    Ok(raw)
+    raw
 }
 
 fn evtx_dump(v: &Value) -> Result<Raw<'_>, String> {
