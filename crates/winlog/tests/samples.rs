@@ -330,3 +330,40 @@ fn smb_guessing_logon_fields() {
     assert_eq!(e.host.as_deref(), Some("DESKTOP-M5SN04R"));
     assert_eq!(e.domain.as_deref(), Some("."));
 }
+
+/// The `evtx` crate's own JSON of the samples (what `evtx_dump -o jsonl`
+/// writes, with and without `--separate-json-attributes`), read back as
+/// `JsonShape::EvtxDump`, gives the same events as reading the EVTX.
+#[test]
+fn evtx_dump_json_of_the_samples_matches_the_evtx_reader() {
+    use idrecon_winlog::{JsonShape, json_shape, normalize_json};
+    let Some(dir) = shared_data() else { return };
+    for rel in [
+        "EVTX-ATTACK-SAMPLES/Credential Access/kerberos_pwd_spray_4771.evtx",
+        "EVTX-ATTACK-SAMPLES/Credential Access/CA_4624_4625_LogonType2_LogonProc_chrome.evtx",
+        "hayabusa-sample-evtx/YamatoSecurity/CredentialAccess/T1558.004_StealOrForgeKerberosTicketsAS-REP-Roasting_Security.evtx",
+    ] {
+        let path = dir.join(rel);
+        let (want, _) = read_evtx(std::fs::read(&path).unwrap_or_else(|e| panic!("{rel}: {e}")));
+        for separate in [false, true] {
+            let settings = evtx::ParserSettings::new().separate_json_attributes(separate);
+            let mut parser = evtx::EvtxParser::from_path(&path)
+                .expect("opens")
+                .with_configuration(settings);
+            let got: Vec<Event> = parser
+                .records_json_value()
+                .map(|r| {
+                    let v = r.expect("renders").data;
+                    assert_eq!(json_shape(&v), Some(JsonShape::EvtxDump), "{rel}");
+                    normalize_json(&v, JsonShape::EvtxDump, Default::default()).expect("normalizes")
+                })
+                .collect();
+            assert_eq!(got.len(), want.len(), "{rel}");
+            for (g, w) in got.iter().zip(&want) {
+                let mut g = g.clone();
+                g.origin = w.origin;
+                assert_eq!(&g, w, "{rel} (separate attributes: {separate})");
+            }
+        }
+    }
+}
