@@ -109,8 +109,25 @@ pub(crate) fn normalize_json(
         let ev = idrecon_winlog::normalize_json(v, shape, origin)?;
         return Ok((ev, Dialect::Windows(shape), None));
     }
-    if let Some(Value::Object(props)) = m.get("properties")
-        && (m.contains_key("time") || m.contains_key("category") || m.contains_key("operationName"))
+    let am_top =
+        m.contains_key("time") || m.contains_key("category") || m.contains_key("operationName");
+    // Some pipelines forward `properties` as JSON text.
+    let parsed_props;
+    let props = match m.get("properties") {
+        Some(Value::Object(p)) => Some(p),
+        Some(Value::String(t)) if am_top && t.trim_start().starts_with('{') => {
+            match serde_json::from_str::<Value>(t) {
+                Ok(Value::Object(p)) => {
+                    parsed_props = p;
+                    Some(&parsed_props)
+                }
+                _ => return Err("field `properties` is text that is not a JSON object".to_string()),
+            }
+        }
+        _ => None,
+    };
+    if let Some(props) = props
+        && am_top
     {
         let src = Src {
             top: m,
@@ -329,7 +346,7 @@ fn event_time(src: Src<'_>) -> Result<Timestamp, String> {
     for (k, v) in cands.into_iter().flatten() {
         let raw: Cow<'_, str> = match v {
             Value::String(s) if s.trim().is_empty() => continue,
-            Value::String(s) => Cow::Borrowed(s),
+            Value::String(s) => clean_time(s),
             Value::Number(n) => Cow::Owned(n.to_string()),
             other => return Err(wrong_type(k, "a timestamp", other)),
         };
@@ -349,6 +366,27 @@ fn event_time(src: Src<'_>) -> Result<Timestamp, String> {
         return Ok(ts);
     }
     Err("missing timestamp: none of TimeGenerated, createdDateTime, time or activityDateTime is present".to_string())
+}
+
+/// Rewrites two export quirks into forms `parse_timestamp` reads: Windows
+/// PowerShell 5's `/Date(1714558541000)/` (epoch milliseconds, optional
+/// offset suffix) and a comma after the date (`5/1/2024, 10:15:41 AM`).
+fn clean_time(s: &str) -> Cow<'_, str> {
+    let t = s.trim();
+    if let Some(inner) = t
+        .strip_prefix("/Date(")
+        .or_else(|| t.strip_prefix("\\/Date("))
+        .and_then(|r| r.strip_suffix(")/").or_else(|| r.strip_suffix(")\\/")))
+    {
+        let digits: String = inner.chars().take_while(char::is_ascii_digit).collect();
+        if !digits.is_empty() {
+            return Cow::Owned(digits);
+        }
+    }
+    if t.contains('/') && t.contains(", ") {
+        return Cow::Owned(t.replacen(", ", " ", 1));
+    }
+    Cow::Borrowed(s)
 }
 
 fn clip(s: &str, max: usize) -> Cow<'_, str> {
@@ -723,6 +761,32 @@ mod tests {
         assert!(err.contains("unparsable"), "{err}");
         let err = norm(json!({"UserPrincipalName": "x"})).expect_err("missing");
         assert!(err.contains("missing timestamp"), "{err}");
+    }
+
+    #[test]
+    fn export_time_quirks() {
+        let t = |raw: &str| norm(json!({"CreatedDateTime": raw})).map(|e| e.time.to_string());
+        assert_eq!(
+            t("/Date(1714558541000)/").as_deref(),
+            Ok("2024-05-01T10:15:41Z")
+        );
+        assert_eq!(
+            t("5/1/2024, 10:15:41 AM").as_deref(),
+            Ok("2024-05-01T10:15:41Z")
+        );
+        assert_eq!(t("1714558541").as_deref(), Ok("2024-05-01T10:15:41Z"));
+        assert!(t("/Date()/").is_err());
+    }
+
+    #[test]
+    fn azure_monitor_properties_as_text() {
+        let e = norm(json!({
+            "time": "2024-05-01T10:00:00Z", "category": "SignInLogs", "resultType": "50126",
+            "properties": "{\"userPrincipalName\":\"jdoe@contoso.com\",\"ipAddress\":\"203.0.113.5\"}"
+        }))
+        .expect("ok");
+        assert_eq!(e.user.as_deref(), Some("jdoe@contoso.com"));
+        assert_eq!(e.source_ip.as_deref(), Some("203.0.113.5"));
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub(crate) fn read_object_stream(ctx: &mut Ctx<'_>, mut src: Src) {
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        let res = (&mut src).take(max as u64 + 1).read_until(b'\n', &mut buf);
+        let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+        let res = (&mut src).take(limit).read_until(b'\n', &mut buf);
         if let Err(e) = res {
             ctx.file_error(io_msg(&e));
             return;

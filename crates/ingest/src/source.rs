@@ -127,6 +127,9 @@ fn dispatch(ctx: &mut Ctx<'_>, src: Src, allow_utf16: bool) {
                 )),
             }
         }
+        // NDJSON cut in the middle of a line (`tail -c`, split files): the
+        // partial first line is rejected, the rest read.
+        Some(_) if second_line_is_object(&head) => json::read_object_stream(ctx, src),
         Some(_) => match csv_delimiter(&head) {
             Some(d) => csvin::read_csv(ctx, src, d),
             None => ctx.file_error(format!(
@@ -135,6 +138,13 @@ fn dispatch(ctx: &mut Ctx<'_>, src: Src, allow_utf16: bool) {
             )),
         },
     }
+}
+
+/// True when the second line of `head` starts with `{`.
+fn second_line_is_object(head: &[u8]) -> bool {
+    memchr::memchr(b'\n', head)
+        .map(|i| head[i + 1..].trim_ascii_start())
+        .is_some_and(|rest| rest.first() == Some(&b'{'))
 }
 
 /// The delimiter of a CSV header line: the most frequent of `,` `;` tab.

@@ -276,3 +276,18 @@ fn csv_rejects() {
         got[1].1
     );
 }
+
+#[test]
+fn ndjson_cut_mid_line_rejects_only_the_partial_line() {
+    let full = std::fs::read(crate::util::data("la_signins.ndjson")).expect("fixture");
+    let (r, ev) = read_bytes("tail.ndjson", &full[50..], &IngestOptions::default()).expect("reads");
+    assert_eq!(r.shape, "Log Analytics rows (NDJSON)");
+    assert_eq!((r.stats.read, r.stats.used, r.stats.rejected), (4, 3, 1));
+    assert_eq!(records(&ev), [2, 3, 4]);
+    assert_eq!(rejects(&r)[0].0, 1);
+    assert!(
+        rejects(&r)[0].1.starts_with("invalid JSON"),
+        "{:?}",
+        rejects(&r)
+    );
+}
