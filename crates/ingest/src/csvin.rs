@@ -78,7 +78,8 @@ pub(crate) fn read_csv(ctx: &mut Ctx<'_>, src: Box<dyn BufRead>, delimiter: u8) 
             }
             Err(e) => {
                 if let csv::ErrorKind::Io(io) = e.kind() {
-                    ctx.file_error(crate::source::io_msg(io));
+                    let msg = crate::source::io_msg(ctx, io);
+                    ctx.file_error(msg);
                     return;
                 }
                 let line = lines.line_of(e.position());

@@ -25,7 +25,8 @@ pub(crate) fn read_object_stream(ctx: &mut Ctx<'_>, mut src: Src) {
         let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
         let res = (&mut src).take(limit).read_until(b'\n', &mut buf);
         if let Err(e) = res {
-            ctx.file_error(io_msg(&e));
+            let msg = io_msg(ctx, &e);
+            ctx.file_error(msg);
             return;
         }
         if buf.is_empty() {
@@ -93,7 +94,8 @@ fn read_ndjson(ctx: &mut Ctx<'_>, mut src: Src, mut line_no: u64) {
             }
             Err(e) => {
                 // A partial last line is dropped; the note says why.
-                ctx.file_error(io_msg(&e));
+                let msg = io_msg(ctx, &e);
+                ctx.file_error(msg);
                 return;
             }
         }

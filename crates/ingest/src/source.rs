@@ -18,6 +18,15 @@ type Src = Box<dyn BufRead>;
 pub(crate) fn read_input(ctx: &mut Ctx<'_>, file: &InputFile) {
     let raw: Box<dyn Read> = match &file.path {
         None => Box::new(io::stdin().lock()),
+        Some(p) if p.is_dir() => {
+            let why = match std::fs::read_dir(p) {
+                Err(e) => format!("cannot list this directory: {e}"),
+                Ok(_) => "this is a directory; pass it to expand_paths to read the files in it"
+                    .to_string(),
+            };
+            ctx.file_error(why);
+            return;
+        }
         Some(p) => match File::open(p) {
             Ok(f) => Box::new(f),
             Err(e) => {
@@ -89,7 +98,8 @@ fn dispatch(ctx: &mut Ctx<'_>, src: Src, allow_utf16: bool) {
         head.drain(..3);
         let mut bom = [0u8; 3];
         if let Err(e) = src.read_exact(&mut bom) {
-            ctx.file_error(io_msg(&e));
+            let msg = io_msg(ctx, &e);
+            ctx.file_error(msg);
             return;
         }
     }
@@ -186,7 +196,8 @@ fn peek(ctx: &mut Ctx<'_>, mut r: Src, n: usize) -> (Vec<u8>, Src) {
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                ctx.file_error(io_msg(&e));
+                let msg = io_msg(ctx, &e);
+                ctx.file_error(msg);
                 failed = true;
                 break;
             }
@@ -205,14 +216,18 @@ fn peek(ctx: &mut Ctx<'_>, mut r: Src, n: usize) -> (Vec<u8>, Src) {
 pub(crate) fn read_to_end(ctx: &mut Ctx<'_>, r: &mut dyn Read) -> Vec<u8> {
     let mut v = Vec::new();
     if let Err(e) = r.read_to_end(&mut v) {
-        ctx.file_error(io_msg(&e));
+        let msg = io_msg(ctx, &e);
+        ctx.file_error(msg);
     }
     v
 }
 
 /// A whole-file read problem phrased for the user.
-pub(crate) fn io_msg(e: &io::Error) -> String {
-    format!("{e}; the records before that point were read")
+pub(crate) fn io_msg(ctx: &Ctx<'_>, e: &io::Error) -> String {
+    match ctx.stats.read {
+        0 => e.to_string(),
+        n => format!("{e}; the {n} records before that point were read"),
+    }
 }
 
 /// UTF-16 text with a byte-order mark as a UTF-8 string (unpaired

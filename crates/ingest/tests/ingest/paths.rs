@@ -90,6 +90,12 @@ fn read_all_numbers_files_and_totals_reconcile() {
         strict: true,
         ..IngestOptions::default()
     };
+    // A directory handed straight to read_file is a file-level problem.
+    let dir = [InputFile::from_path(data(""))];
+    let r = read_all(&dir, &IngestOptions::default(), &mut |_| {}).expect("lenient");
+    let note = r.files[0].error.as_deref().unwrap_or_default();
+    assert!(note.contains("is a directory"), "{note}");
+
     let err = read_all(&files, &strict, &mut |_| {}).expect_err("strict");
     assert!(
         err.to_string().contains("no-such-file.json: cannot open"),
