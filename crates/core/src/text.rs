@@ -21,10 +21,10 @@ pub fn normalize_ip(raw: &str) -> Option<String> {
         return None;
     }
     let lower = t.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_prefix("::ffff:") {
-        if rest.parse::<std::net::Ipv4Addr>().is_ok() {
-            return Some(rest.to_string());
-        }
+    if let Some(rest) = lower.strip_prefix("::ffff:")
+        && rest.parse::<std::net::Ipv4Addr>().is_ok()
+    {
+        return Some(rest.to_string());
     }
     Some(if lower.contains(':') {
         lower
@@ -39,10 +39,10 @@ pub fn normalize_ip(raw: &str) -> Option<String> {
 pub fn normalize_status(raw: &str) -> String {
     let t = raw.trim();
     let lower = t.to_ascii_lowercase();
-    if let Some(hex) = lower.strip_prefix("0x") {
-        if let Ok(n) = u64::from_str_radix(hex, 16) {
-            return format!("{n:#x}");
-        }
+    if let Some(hex) = lower.strip_prefix("0x")
+        && let Ok(n) = u64::from_str_radix(hex, 16)
+    {
+        return format!("{n:#x}");
     }
     lower
 }

@@ -16,7 +16,7 @@
 mod measure;
 mod run;
 
-pub use run::{RuleRunStats, Run, RunSummary};
+pub use run::{FindingUpdate, RuleRunStats, Run, RunSummary, UpdateKind};
 
 use idrecon_core::Timestamp;
 use idrecon_rules::Rule;

@@ -170,15 +170,15 @@ fn classify(m: &Measure, ratio: f64) -> String {
         return "mixed".into();
     };
     let mut it = bounds.iter();
-    if let Some((label, b)) = it.next() {
-        if ratio >= b.as_f64().unwrap_or(f64::INFINITY) {
-            return label.clone();
-        }
+    if let Some((label, b)) = it.next()
+        && ratio >= b.as_f64().unwrap_or(f64::INFINITY)
+    {
+        return label.clone();
     }
-    if let Some((label, b)) = it.next() {
-        if ratio <= b.as_f64().unwrap_or(f64::NEG_INFINITY) {
-            return label.clone();
-        }
+    if let Some((label, b)) = it.next()
+        && ratio <= b.as_f64().unwrap_or(f64::NEG_INFINITY)
+    {
+        return label.clone();
     }
     "mixed".into()
 }
@@ -212,10 +212,10 @@ fn distinct<'a>(m: &Measure, events: impl Iterator<Item = &'a Event>, mae: bool)
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for e in events {
-        if let Some(v) = value_of(e, field, m.lower, mae) {
-            if seen.insert(v.clone()) {
-                out.push(v);
-            }
+        if let Some(v) = value_of(e, field, m.lower, mae)
+            && seen.insert(v.clone())
+        {
+            out.push(v);
         }
     }
     out
@@ -262,10 +262,10 @@ fn confirming<'a>(
         if c.time < first || c.time > window_end {
             continue;
         }
-        if let Some(v) = value_of(c, field, m.lower, mae) {
-            if probed.get(&v).is_some_and(|t| c.time >= *t) {
-                hits.push((c.time, v, *c));
-            }
+        if let Some(v) = value_of(c, field, m.lower, mae)
+            && probed.get(&v).is_some_and(|t| c.time >= *t)
+        {
+            hits.push((c.time, v, *c));
         }
     }
     hits.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));

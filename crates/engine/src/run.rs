@@ -8,6 +8,7 @@ use idrecon_core::{Event, Finding, PeakWindow, Severity, Timestamp};
 use idrecon_rules::{MeasureFn, Rule, WindowKind};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Per-rule counters of one run.
@@ -46,31 +47,70 @@ fn ser_ts_opt<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok
     }
 }
 
-/// Mutable state of one evaluation. Push events in any order, then finish.
-#[derive(Debug)]
-pub struct Run<'e> {
-    engine: &'e Engine,
-    files: Vec<String>,
-    events: Vec<Event>,
-    probes: Vec<Vec<u32>>,
-    confirms: Vec<Vec<u32>>,
-    max_time: Option<Timestamp>,
-    pushed: u64,
+/// What changed about a finding during streaming evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateKind {
+    /// The threshold was crossed: a new finding.
+    Opened,
+    /// An open finding changed (severity, counts or exposed accounts).
+    Updated,
+    /// The episode can no longer grow: final values.
+    Closed,
+}
+
+/// A finding emitted by [`Run::advance`]. Updates of one episode share the
+/// finding's stable `id`; `version` increases with each emission.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FindingUpdate {
+    /// What happened.
+    pub update: UpdateKind,
+    /// 1 for `opened`, then +1 per emission.
+    pub version: u32,
+    /// The finding as of this update.
+    pub finding: Finding,
 }
 
 type Key = Vec<Option<String>>;
 
+#[derive(Debug, Default)]
+struct KeyState {
+    events: Vec<Arc<Event>>,
+    confirms: Vec<Arc<Event>>,
+    dirty: bool,
+}
+
+#[derive(Debug, Default)]
+struct RuleState {
+    groups: HashMap<Key, KeyState>,
+    matched: u64,
+    /// Findings of episodes that closed and whose events were evicted.
+    closed: Vec<Finding>,
+    /// Last emitted digest and version per finding id (streaming).
+    emitted: HashMap<String, (String, u32)>,
+}
+
+/// Mutable state of one evaluation. Push events in any order, then finish;
+/// a streaming caller also calls [`Run::advance`] as its watermark moves.
+#[derive(Debug)]
+pub struct Run<'e> {
+    engine: &'e Engine,
+    files: Vec<String>,
+    rules: Vec<RuleState>,
+    max_time: Option<Timestamp>,
+    pushed: u64,
+    retained: u64,
+}
+
 impl<'e> Run<'e> {
     pub(crate) fn new(engine: &'e Engine, files: Vec<String>) -> Self {
-        let n = engine.rules.len();
         Run {
             engine,
             files,
-            events: Vec::new(),
-            probes: vec![Vec::new(); n],
-            confirms: vec![Vec::new(); n],
+            rules: engine.rules.iter().map(|_| RuleState::default()).collect(),
             max_time: None,
             pushed: 0,
+            retained: 0,
         }
     }
 
@@ -81,23 +121,133 @@ impl<'e> Run<'e> {
         if self.max_time.is_none_or(|m| ev.time > m) {
             self.max_time = Some(ev.time);
         }
-        let idx = self.events.len() as u32;
-        let mut keep = false;
+        let mut shared: Option<Arc<Event>> = None;
         for (i, rule) in self.engine.rules.iter().enumerate() {
             if !rule.reads(&ev) {
                 continue;
             }
-            if rule.matches(&ev) {
-                self.probes[i].push(idx);
-                keep = true;
-            } else if rule.confirms(&ev) {
-                self.confirms[i].push(idx);
-                keep = true;
+            let probe = rule.matches(&ev);
+            if !probe && !rule.confirms(&ev) {
+                continue;
+            }
+            let key = key_of(rule, &ev);
+            let arc = shared.get_or_insert_with(|| Arc::new(ev.clone())).clone();
+            let rs = &mut self.rules[i];
+            if probe {
+                rs.matched += 1;
+            }
+            let st = rs.groups.entry(key).or_default();
+            st.dirty = true;
+            self.retained += 1;
+            if probe {
+                st.events.push(arc);
+            } else {
+                st.confirms.push(arc);
             }
         }
-        if keep {
-            self.events.push(ev);
+    }
+
+    /// Events currently held (across rules; one event held by several
+    /// rules counts once per rule).
+    pub fn retained_events(&self) -> u64 {
+        self.retained
+    }
+
+    /// Streaming evaluation: every event with `time <= watermark` has been
+    /// pushed. Re-evaluates the sliding-window rules for the keys that
+    /// changed, returns opened/updated/closed findings, and evicts state that
+    /// no future event can affect (bounded memory). Lookback (seed) rules
+    /// are evaluated by [`Run::finish`] only.
+    pub fn advance(&mut self, watermark: Timestamp) -> Vec<FindingUpdate> {
+        let mut out = Vec::new();
+        for i in 0..self.engine.rules.len() {
+            let rule = &self.engine.rules[i];
+            if rule.window.kind != WindowKind::Sliding {
+                continue;
+            }
+            let window = rule.window.length;
+            let horizon = sub(watermark, window);
+            let keys: Vec<Key> = self.rules[i]
+                .groups
+                .iter()
+                .filter(|(_, g)| g.dirty || g.events.first().is_some_and(|e| e.time <= horizon))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in keys {
+                let (found, evict_before) = {
+                    let g = &self.rules[i].groups[&key];
+                    let evs = prepared(rule, &g.events, &mut 0);
+                    let conf: Vec<&Event> = g.confirms.iter().map(|e| e.as_ref()).collect();
+                    let found = self.episode_findings(rule, &key, &evs, &conf);
+                    // Everything before the first still-open episode (or
+                    // older than the horizon when none is open) is final.
+                    let open_start = found
+                        .iter()
+                        .filter(|(f, _)| add(f.last_seen, window) >= watermark)
+                        .map(|(f, _)| f.first_seen)
+                        .min();
+                    (found, open_start)
+                };
+                let st = &mut self.rules[i];
+                for (f, _) in found {
+                    let closed = add(f.last_seen, window) < watermark;
+                    let digest = digest(&f);
+                    let prev = st.emitted.get(&f.id).cloned();
+                    let kind = match (&prev, closed) {
+                        (None, _) => Some(UpdateKind::Opened),
+                        (Some((d, _)), false) if *d != digest => Some(UpdateKind::Updated),
+                        (Some(_), true) => Some(UpdateKind::Closed),
+                        _ => None,
+                    };
+                    if let Some(kind) = kind {
+                        let version = prev.map_or(1, |(_, v)| v + 1);
+                        st.emitted.insert(f.id.clone(), (digest, version));
+                        if kind == UpdateKind::Opened && closed {
+                            out.push(FindingUpdate {
+                                update: UpdateKind::Opened,
+                                version,
+                                finding: f.clone(),
+                            });
+                            st.emitted
+                                .insert(f.id.clone(), (String::new(), version + 1));
+                            out.push(FindingUpdate {
+                                update: UpdateKind::Closed,
+                                version: version + 1,
+                                finding: f.clone(),
+                            });
+                        } else {
+                            out.push(FindingUpdate {
+                                update: kind,
+                                version,
+                                finding: f.clone(),
+                            });
+                        }
+                    }
+                    if closed {
+                        st.emitted.remove(&f.id);
+                        st.closed.push(f);
+                    }
+                }
+                let Some(g) = st.groups.get_mut(&key) else {
+                    continue;
+                };
+                g.dirty = false;
+                let before = g.events.len() + g.confirms.len();
+                // An event no future window can reach (time <= horizon) and
+                // that belongs to no open episode is final: evict it.
+                g.events
+                    .retain(|e| e.time > horizon || evict_before.is_some_and(|s| e.time >= s));
+                // Confirmations matter up to one window after an episode.
+                let conf_cut = sub(evict_before.map_or(horizon, |s| s.min(horizon)), window);
+                g.confirms.retain(|e| e.time > conf_cut);
+                let after = g.events.len() + g.confirms.len();
+                self.retained -= (before - after) as u64;
+                if g.events.is_empty() && g.confirms.is_empty() {
+                    st.groups.remove(&key);
+                }
+            }
         }
+        out
     }
 
     /// Evaluates every rule and returns the findings in output order, with
@@ -107,11 +257,46 @@ impl<'e> Run<'e> {
         let mut findings = Vec::new();
         let mut stats = Vec::new();
         for (i, rule) in self.engine.rules.iter().enumerate() {
+            let rs = &self.rules[i];
             let mut st = RuleRunStats {
                 rule: rule.id.clone(),
+                matched: rs.matched,
+                groups: rs.groups.len() as u64,
                 ..Default::default()
             };
-            let f = self.eval_rule(rule, &self.probes[i], &self.confirms[i], now, &mut st);
+            let mut f = rs.closed.clone();
+            let mut keys: Vec<&Key> = rs.groups.keys().collect();
+            keys.sort();
+            for key in keys {
+                let g = &rs.groups[key];
+                let mut dups = 0;
+                let mut evs = prepared(rule, &g.events, &mut dups);
+                st.duplicates += dups;
+                let conf: Vec<&Event> = g.confirms.iter().map(|e| e.as_ref()).collect();
+                match rule.window.kind {
+                    WindowKind::Lookback => {
+                        let Some(now) = now else { continue };
+                        let cutoff = sub(now, rule.window.length);
+                        evs.retain(|e| e.time > cutoff);
+                        st.in_window += evs.len() as u64;
+                        if evs.is_empty() {
+                            continue;
+                        }
+                        let last = evs.last().map_or(Timestamp::UNIX_EPOCH, |e| e.time);
+                        let m = compute(rule, &evs, &conf, add(last, rule.window.length));
+                        if threshold_met(rule, &m) {
+                            f.push(self.finding(rule, key, &evs, m, None, None));
+                        }
+                    }
+                    WindowKind::Sliding => {
+                        f.extend(
+                            self.episode_findings(rule, key, &evs, &conf)
+                                .into_iter()
+                                .map(|(f, _)| f),
+                        );
+                    }
+                }
+            }
             st.findings = f.len() as u64;
             findings.extend(f);
             stats.push(st);
@@ -127,89 +312,33 @@ impl<'e> Run<'e> {
         )
     }
 
-    fn key_of(&self, rule: &Rule, ev: &Event) -> Key {
-        rule.key
-            .iter()
-            .map(|f| value_of(ev, *f, rule.key_lower, rule.missing_as_empty))
-            .collect()
-    }
-
-    fn eval_rule(
+    /// Findings of every episode of one key (events in canonical order).
+    fn episode_findings(
         &self,
         rule: &Rule,
-        probes: &[u32],
-        confirms: &[u32],
-        now: Option<Timestamp>,
-        st: &mut RuleRunStats,
-    ) -> Vec<Finding> {
-        st.matched = probes.len() as u64;
-        // Dedup (order-independent: the kept row of a duplicate set is the
-        // earliest by canonical order).
-        let mut evs: Vec<&Event> = probes.iter().map(|&i| &self.events[i as usize]).collect();
-        evs.sort_by(|a, b| canonical_cmp(a, b));
-        if !rule.dedup.is_empty() {
-            let mut seen: HashSet<Vec<String>> = HashSet::new();
-            let before = evs.len();
-            evs.retain(|e| {
-                let k: Option<Vec<String>> = rule
-                    .dedup
-                    .iter()
-                    .map(|f| e.get(*f).map(normalize_user))
-                    .collect();
-                match k {
-                    Some(k) => seen.insert(k),
-                    None => true,
-                }
-            });
-            st.duplicates = (before - evs.len()) as u64;
-        }
+        key: &Key,
+        g: &[&Event],
+        conf: &[&Event],
+    ) -> Vec<(Finding, usize)> {
         let window = rule.window.length;
-        if rule.window.kind == WindowKind::Lookback {
-            let Some(now) = now else { return Vec::new() };
-            let cutoff = sub(now, window);
-            evs.retain(|e| e.time > cutoff);
-            st.in_window = evs.len() as u64;
-        }
-        // Group, keeping canonical (time) order inside each group.
-        let mut groups: BTreeMap<Key, Vec<&Event>> = BTreeMap::new();
-        for e in evs {
-            groups.entry(self.key_of(rule, e)).or_default().push(e);
-        }
-        let mut conf: HashMap<Key, Vec<&Event>> = HashMap::new();
-        for &i in confirms {
-            let e = &self.events[i as usize];
-            conf.entry(self.key_of(rule, e)).or_default().push(e);
-        }
-        st.groups = groups.len() as u64;
         let mut out = Vec::new();
-        for (key, g) in &groups {
-            let c: &[&Event] = conf.get(key).map_or(&[], Vec::as_slice);
-            match rule.window.kind {
-                WindowKind::Lookback => {
-                    let last = g.last().map_or(Timestamp::UNIX_EPOCH, |e| e.time);
-                    let m = compute(rule, g, c, add(last, window));
-                    if threshold_met(rule, &m) {
-                        out.push(self.finding(rule, key, g, m, None, None));
-                    }
-                }
-                WindowKind::Sliding => {
-                    for ep in episodes(rule, g, window) {
-                        let evs = &g[ep.start..=ep.end];
-                        let last = evs.last().map_or(Timestamp::UNIX_EPOCH, |e| e.time);
-                        let m = compute(rule, evs, c, add(last, window));
-                        if !requirements_met(rule, &m) {
-                            continue;
-                        }
-                        let peak = PeakWindow {
-                            start: g[ep.peak_start].time,
-                            end: g[ep.peak_end].time,
-                            unique_usernames: ep.peak_value,
-                            total_failures: (ep.peak_end - ep.peak_start + 1) as u64,
-                        };
-                        out.push(self.finding(rule, key, evs, m, Some(peak), Some(ep.crossed_at)));
-                    }
-                }
+        for ep in episodes(rule, g, window) {
+            let evs = &g[ep.start..=ep.end];
+            let last = evs.last().map_or(Timestamp::UNIX_EPOCH, |e| e.time);
+            let m = compute(rule, evs, conf, add(last, window));
+            if !requirements_met(rule, &m) {
+                continue;
             }
+            let peak = PeakWindow {
+                start: g[ep.peak_start].time,
+                end: g[ep.peak_end].time,
+                unique_usernames: ep.peak_value,
+                total_failures: (ep.peak_end - ep.peak_start + 1) as u64,
+            };
+            out.push((
+                self.finding(rule, key, evs, m, Some(peak), Some(ep.crossed_at)),
+                ep.start,
+            ));
         }
         out
     }
@@ -250,12 +379,11 @@ impl<'e> Run<'e> {
                 extra.insert(f.name().to_string(), v.map_or(Value::Null, Value::String));
             }
         }
-        if !rule.key.iter().any(|f| f.name() == "app") {
-            if let Some(MVal::List(apps)) = m.get("apps") {
-                if apps.len() == 1 {
-                    app = apps.first().cloned();
-                }
-            }
+        if !rule.key.iter().any(|f| f.name() == "app")
+            && let Some(MVal::List(apps)) = m.get("apps")
+            && apps.len() == 1
+        {
+            app = apps.first().cloned();
         }
         const FIXED: &[&str] = &[
             "unique_usernames",
@@ -322,6 +450,56 @@ impl<'e> Run<'e> {
             evidence,
         }
     }
+}
+
+fn key_of(rule: &Rule, ev: &Event) -> Key {
+    rule.key
+        .iter()
+        .map(|f| value_of(ev, *f, rule.key_lower, rule.missing_as_empty))
+        .collect()
+}
+
+/// One key's probe events in canonical order with duplicate rows removed
+/// (the kept row of a duplicate set is the first in canonical order).
+fn prepared<'a>(rule: &Rule, events: &'a [Arc<Event>], dups: &mut u64) -> Vec<&'a Event> {
+    let mut evs: Vec<&Event> = events.iter().map(|e| e.as_ref()).collect();
+    evs.sort_by(|a, b| canonical_cmp(a, b));
+    if !rule.dedup.is_empty() {
+        let mut seen: HashSet<Vec<String>> = HashSet::new();
+        let before = evs.len();
+        evs.retain(|e| {
+            let k: Option<Vec<String>> = rule
+                .dedup
+                .iter()
+                .map(|f| e.get(*f).map(normalize_user))
+                .collect();
+            match k {
+                Some(k) => seen.insert(k),
+                None => true,
+            }
+        });
+        *dups += (before - evs.len()) as u64;
+    }
+    evs
+}
+
+/// What a consumer of updates cares about: severity, counts, exposed accounts.
+fn digest(f: &Finding) -> String {
+    format!(
+        "{}|{}|{}|{}|{}|{}",
+        f.severity,
+        f.unique_usernames,
+        f.total_failures,
+        f.last_seen,
+        f.extra
+            .get("valid_accounts")
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        f.extra
+            .get("credential_confirmed_accounts")
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    )
 }
 
 fn sub(t: Timestamp, d: Duration) -> Timestamp {
@@ -440,12 +618,12 @@ fn episodes(rule: &Rule, g: &[&Event], window: Duration) -> Vec<Episode> {
         let right = j - 1;
         let cutoff = sub(t, window);
         while left <= right && g[left].time <= cutoff {
-            if let Some(v) = val(g[left]) {
-                if let Some(c) = counts.get_mut(&v) {
-                    *c -= 1;
-                    if *c == 0 {
-                        counts.remove(&v);
-                    }
+            if let Some(v) = val(g[left])
+                && let Some(c) = counts.get_mut(&v)
+            {
+                *c -= 1;
+                if *c == 0 {
+                    counts.remove(&v);
                 }
             }
             left += 1;
