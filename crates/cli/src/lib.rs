@@ -4,3 +4,4 @@
 
 pub mod pipeline;
 pub mod simcmd;
+pub mod watchcmd;

@@ -30,6 +30,8 @@ enum Command {
     Simulate(idrecon::simcmd::SimulateArgs),
     /// Score the detections against labelled telemetry: detected, time to detect, false positives, precision, recall.
     Eval(idrecon::simcmd::EvalArgs),
+    /// Run the detections live on a stream (stdin, followed files, Kafka / Event Hubs) with the same results as `hunt`.
+    Watch(idrecon::watchcmd::WatchArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -127,6 +129,7 @@ fn main() -> ExitCode {
         Command::Rules(a) => cmd_rules(a),
         Command::Simulate(a) => idrecon::simcmd::simulate(a),
         Command::Eval(a) => idrecon::simcmd::eval(a),
+        Command::Watch(a) => idrecon::watchcmd::watch(a),
     };
     match result {
         Ok(code) => code,
