@@ -402,6 +402,9 @@ impl<'e> Run<'e> {
         for (k, v) in &rule.output {
             extra.insert(k.clone(), v.clone());
         }
+        extra.insert("title".into(), Value::from(rule.title.clone()));
+        extra.insert("mitre".into(), Value::from(rule.mitre.clone()));
+        extra.insert("timeline".into(), timeline(rule, evs));
         if self.engine.is_seed() {
             extra.insert("suspicion_score".into(), Value::from(severity.seed_name()));
         }
@@ -450,6 +453,48 @@ impl<'e> Run<'e> {
             evidence,
         }
     }
+}
+
+/// Per-minute activity of a finding's events: `[{minute, events,
+/// accounts}]` where `accounts` counts distinct values of the threshold
+/// measure's field in that minute (at most 1,440 minutes are listed; the
+/// rest is summarised in the last bucket's `truncated`).
+fn timeline(rule: &Rule, evs: &[&Event]) -> Value {
+    const MAX_MINUTES: usize = 1440;
+    let field = rule.measure(&rule.threshold.measure).and_then(|m| m.field);
+    let lower = rule
+        .measure(&rule.threshold.measure)
+        .is_some_and(|m| m.lower);
+    let mut buckets: BTreeMap<i64, (u64, HashSet<String>)> = BTreeMap::new();
+    for e in evs {
+        let b = buckets
+            .entry(e.time.as_second().div_euclid(60))
+            .or_default();
+        b.0 += 1;
+        if let Some(v) = field.and_then(|f| value_of(e, f, lower, rule.missing_as_empty)) {
+            b.1.insert(v);
+        }
+    }
+    let total = buckets.len();
+    let mut out: Vec<Value> = buckets
+        .into_iter()
+        .take(MAX_MINUTES)
+        .map(|(m, (n, set))| {
+            let minute = Timestamp::from_second(m * 60)
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            serde_json::json!({ "minute": minute, "events": n, "accounts": set.len() })
+        })
+        .collect();
+    if total > MAX_MINUTES {
+        if let Some(Value::Object(last)) = out.last_mut() {
+            last.insert(
+                "truncated".into(),
+                Value::from((total - MAX_MINUTES) as u64),
+            );
+        }
+    }
+    Value::Array(out)
 }
 
 fn key_of(rule: &Rule, ev: &Event) -> Key {
