@@ -166,6 +166,12 @@ impl<'e> Run<'e> {
                 continue;
             }
             let window = rule.window.length;
+            // A rule that drops completed sign-ins must wait `within` before
+            // it can tell a probe from a completed sign-in.
+            let watermark = match &rule.completed {
+                Some(c) => sub(watermark, c.within),
+                None => watermark,
+            };
             let horizon = sub(watermark, window);
             let keys: Vec<Key> = self.rules[i]
                 .groups
@@ -176,7 +182,8 @@ impl<'e> Run<'e> {
             for key in keys {
                 let (found, evict_before) = {
                     let g = &self.rules[i].groups[&key];
-                    let evs = prepared(rule, &g.events, &mut 0);
+                    let mut evs = prepared(rule, &g.events, &g.confirms, &mut 0);
+                    evs.retain(|e| e.time <= watermark);
                     let conf: Vec<&Event> = g.confirms.iter().map(|e| e.as_ref()).collect();
                     let found = self.episode_findings(rule, &key, &evs, &conf);
                     // Everything before the first still-open episode (or
@@ -270,7 +277,7 @@ impl<'e> Run<'e> {
             for key in keys {
                 let g = &rs.groups[key];
                 let mut dups = 0;
-                let mut evs = prepared(rule, &g.events, &mut dups);
+                let mut evs = prepared(rule, &g.events, &g.confirms, &mut dups);
                 st.duplicates += dups;
                 let conf: Vec<&Event> = g.confirms.iter().map(|e| e.as_ref()).collect();
                 match rule.window.kind {
@@ -505,10 +512,37 @@ fn key_of(rule: &Rule, ev: &Event) -> Key {
 }
 
 /// One key's probe events in canonical order with duplicate rows removed
-/// (the kept row of a duplicate set is the first in canonical order).
-fn prepared<'a>(rule: &Rule, events: &'a [Arc<Event>], dups: &mut u64) -> Vec<&'a Event> {
+/// (the kept row of a duplicate set is the first in canonical order) and
+/// completed sign-ins dropped.
+fn prepared<'a>(
+    rule: &Rule,
+    events: &'a [Arc<Event>],
+    confirms: &[Arc<Event>],
+    dups: &mut u64,
+) -> Vec<&'a Event> {
     let mut evs: Vec<&Event> = events.iter().map(|e| e.as_ref()).collect();
     evs.sort_by(|a, b| canonical_cmp(a, b));
+    if let Some(c) = &rule.completed {
+        let within = jiff::SignedDuration::from_secs(c.within.as_secs() as i64);
+        let mut done: HashMap<String, Vec<Timestamp>> = HashMap::new();
+        for e in confirms {
+            if let Some(v) = value_of(e, c.field, c.lower, rule.missing_as_empty) {
+                done.entry(v).or_default().push(e.time);
+            }
+        }
+        evs.retain(|e| {
+            if !c.filter.eval(e, rule.missing_as_empty) {
+                return true;
+            }
+            let Some(v) = value_of(e, c.field, c.lower, rule.missing_as_empty) else {
+                return true;
+            };
+            let until = e.time.checked_add(within).unwrap_or(Timestamp::MAX);
+            !done
+                .get(&v)
+                .is_some_and(|ts| ts.iter().any(|t| *t >= e.time && *t <= until))
+        });
+    }
     if !rule.dedup.is_empty() {
         let mut seen: HashSet<Vec<String>> = HashSet::new();
         let before = evs.len();

@@ -226,6 +226,7 @@ fn mfa_sweep_reports_single_factor_paths() {
     assert_eq!(m[0].severity, Severity::Critical);
     assert_eq!(m[0].extra["distinct_apps"], 4);
     assert_eq!(m[0].extra["distinct_user_agents"], 5);
+    assert_eq!(m[0].extra["mfa_or_ca_events"], 5);
     assert_eq!(
         m[0].extra["single_factor_success_client_apps"],
         serde_json::json!(["Exchange ActiveSync"])
@@ -335,4 +336,46 @@ fn low_and_slow_over_hours() {
     let f = hunt(&fast);
     assert!(by(&f, "low_and_slow_enumeration").is_empty());
     assert_eq!(by(&f, "auth_username_enumeration").len(), 1);
+}
+
+#[test]
+fn completed_mfa_interrupts_are_ordinary_signins() {
+    // An office NAT: 40 employees hit an MFA interrupt and complete it
+    // (success within a minute) — no finding.
+    let mut ev = Vec::new();
+    for i in 0..40 {
+        ev.push(s(
+            i * 60,
+            &format!("emp{i}@c.com"),
+            "198.51.100.10",
+            "50074",
+        ));
+        ev.push(s(
+            i * 60 + 40,
+            &format!("Emp{i}@c.com"),
+            "198.51.100.10",
+            "0",
+        ));
+    }
+    assert!(hunt(&ev).is_empty(), "{:#?}", hunt(&ev));
+    // Interrupts nobody completes (a sprayer holding valid passwords): a
+    // critical finding with every account credential-confirmed.
+    let probes: Vec<S> = (0..16)
+        .map(|i| s(i * 10, &format!("victim{i}@c.com"), "203.0.113.5", "50076"))
+        .collect();
+    let f = hunt(&probes);
+    let e = by(&f, "auth_username_enumeration");
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].severity, Severity::Critical);
+    assert_eq!(
+        e[0].extra["credential_confirmed_accounts"]
+            .as_array()
+            .map(Vec::len),
+        Some(16)
+    );
+    // A completion that comes later than the completion window does not
+    // excuse the interrupt.
+    let mut late = probes.clone();
+    late.extend((0..16).map(|i| s(3_000 + i, &format!("victim{i}@c.com"), "203.0.113.5", "0")));
+    assert_eq!(by(&hunt(&late), "auth_username_enumeration").len(), 1);
 }

@@ -19,7 +19,8 @@ mod params;
 pub use catalogue::{Catalogue, Profile, RuleSource};
 pub use duration::{format_duration, parse_duration};
 pub use model::{
-    Condition, Measure, MeasureFn, Predicate, Rule, SeverityArm, Threshold, Window, WindowKind,
+    Completion, Condition, Measure, MeasureFn, Predicate, Rule, SeverityArm, Threshold, Window,
+    WindowKind,
 };
 pub use params::Override;
 

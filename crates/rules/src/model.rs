@@ -34,6 +34,9 @@ pub struct Rule {
     /// same key); they are not counted as probes.
     #[serde(default)]
     pub confirm: Option<Predicate>,
+    /// Probe rows to drop because the sign-in completed (see [`Completion`]).
+    #[serde(default)]
+    pub completed: Option<Completion>,
     /// Group-by fields; the first one is reported as the finding's source.
     pub key: Vec<Field>,
     /// Compare key values case-insensitively (lower-cased).
@@ -101,6 +104,9 @@ impl Rule {
         if self.key.is_empty() {
             return Err("`key` needs at least one field".into());
         }
+        if self.completed.is_some() && self.confirm.is_none() {
+            return Err("`completed` needs a `confirm` condition (the completing events)".into());
+        }
         if self.kinds.is_empty() {
             return Err("`kinds` needs at least one event kind".into());
         }
@@ -150,6 +156,26 @@ impl Rule {
         }
         Ok(())
     }
+}
+
+/// Drops probe rows that belong to a completed sign-in: a row matching
+/// `where` (e.g. an MFA interrupt) followed, for the same `field` value and
+/// key, by a confirm event (e.g. a success) within `within`. Interactive
+/// users hit MFA interrupts all day; an attacker's probes are not completed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Completion {
+    /// Rows that may be completed.
+    #[serde(rename = "where")]
+    pub filter: Predicate,
+    /// Identity field matched between the row and the confirm event.
+    pub field: Field,
+    /// Compare the identity case-insensitively.
+    #[serde(default)]
+    pub lower: bool,
+    /// How long after the row the completion may come.
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub within: Duration,
 }
 
 /// Window kinds.
