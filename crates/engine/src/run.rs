@@ -493,13 +493,13 @@ fn timeline(rule: &Rule, evs: &[&Event]) -> Value {
             serde_json::json!({ "minute": minute, "events": n, "accounts": set.len() })
         })
         .collect();
-    if total > MAX_MINUTES {
-        if let Some(Value::Object(last)) = out.last_mut() {
-            last.insert(
-                "truncated".into(),
-                Value::from((total - MAX_MINUTES) as u64),
-            );
-        }
+    if total > MAX_MINUTES
+        && let Some(Value::Object(last)) = out.last_mut()
+    {
+        last.insert(
+            "truncated".into(),
+            Value::from((total - MAX_MINUTES) as u64),
+        );
     }
     Value::Array(out)
 }
