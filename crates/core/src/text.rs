@@ -16,7 +16,7 @@ pub fn normalize_user(raw: &str) -> String {
 /// Values that mean "no address" (`-`, empty, `::1`/`127.0.0.1` loopback
 /// is kept) return `None`.
 pub fn normalize_ip(raw: &str) -> Option<String> {
-    let t = raw.trim().trim_start_matches('[').trim_end_matches(']');
+    let t = strip_port(raw.trim());
     if t.is_empty() || t == "-" || t == "::" || t.eq_ignore_ascii_case("null") {
         return None;
     }
@@ -31,6 +31,24 @@ pub fn normalize_ip(raw: &str) -> Option<String> {
     } else {
         t.to_string()
     })
+}
+
+/// Removes a port from `a.b.c.d:port` and `[v6]:port` (Azure Monitor's
+/// `callerIpAddress` may carry one), and brackets from `[v6]`.
+fn strip_port(t: &str) -> &str {
+    if let Some(rest) = t.strip_prefix('[') {
+        return rest.split_once(']').map_or(rest, |(addr, _)| addr);
+    }
+    match t.split_once(':') {
+        Some((v4, port))
+            if !port.contains(':')
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && v4.parse::<std::net::Ipv4Addr>().is_ok() =>
+        {
+            v4
+        }
+        _ => t,
+    }
 }
 
 /// Canonical Windows status text: lower-case hex without leading zeros
@@ -88,6 +106,19 @@ mod tests {
         );
         assert_eq!(normalize_ip("2001:DB8::1").as_deref(), Some("2001:db8::1"));
         assert_eq!(normalize_ip("-"), None);
+        assert_eq!(
+            normalize_ip("203.0.113.5:51234").as_deref(),
+            Some("203.0.113.5")
+        );
+        assert_eq!(
+            normalize_ip("[2001:db8::1]:443").as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(
+            normalize_ip("[2001:db8::1]").as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(normalize_ip("2001:db8::1").as_deref(), Some("2001:db8::1"));
         assert_eq!(normalize_ip(""), None);
     }
 
