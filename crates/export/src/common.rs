@@ -1,0 +1,480 @@
+//! Shared lowering: the compile context (rule + mapping + warnings), the
+//! token table (`Dialect`) that prints predicates, and helpers used by every
+//! target printer.
+
+use crate::escape::comment_text;
+use crate::mapping::{FieldMap, FieldType, KindMap, TableMap, TargetMap, mapping};
+use crate::{ExportError, Profile, Target};
+use idrecon_core::{EventKind, Field};
+use idrecon_rules::{Condition, Measure, MeasureFn, Predicate, Rule, SeverityArm, WindowKind};
+use std::collections::BTreeSet;
+
+/// Scheduling used to approximate a sliding window by repeated lookback
+/// searches (seconds).
+pub(crate) const RUN_EVERY_SECS: u64 = 600;
+
+/// Compile context.
+pub(crate) struct Cx<'a> {
+    pub rule: &'a Rule,
+    pub target: Target,
+    pub profile: Profile,
+    pub kind: &'a KindMap,
+    pub map: &'a TargetMap,
+    pub warnings: std::cell::RefCell<Vec<String>>,
+}
+
+impl<'a> Cx<'a> {
+    pub fn new(rule: &'a Rule, target: Target, profile: Profile) -> Result<Self, ExportError> {
+        let map = mapping(target)?;
+        let kinds: BTreeSet<EventKind> = rule.kinds.iter().copied().collect();
+        if kinds.len() != 1 {
+            return Err(ExportError::Unsupported {
+                rule: rule.id.clone(),
+                target,
+                message: "a rule must read exactly one event kind to be exported".into(),
+            });
+        }
+        let k = rule.kinds[0].as_str();
+        let kind = map.kinds.get(k).ok_or_else(|| ExportError::Unmapped {
+            rule: rule.id.clone(),
+            target,
+            what: format!("event kind `{k}`"),
+        })?;
+        Ok(Cx {
+            rule,
+            target,
+            profile,
+            kind,
+            map,
+            warnings: Default::default(),
+        })
+    }
+
+    pub fn seed(&self) -> bool {
+        self.profile == Profile::Seed
+    }
+
+    pub fn sliding(&self) -> bool {
+        self.rule.window.kind == WindowKind::Sliding
+    }
+
+    pub fn unsupported(&self, message: impl Into<String>) -> ExportError {
+        ExportError::Unsupported {
+            rule: self.rule.id.clone(),
+            target: self.target,
+            message: message.into(),
+        }
+    }
+
+    /// The platform field of a canonical field.
+    pub fn field(&self, f: Field) -> Result<&'a FieldMap, ExportError> {
+        self.kind
+            .fields
+            .get(f.name())
+            .ok_or_else(|| ExportError::Unmapped {
+                rule: self.rule.id.clone(),
+                target: self.target,
+                what: format!(
+                    "field `{}` of kind `{}`",
+                    f.name(),
+                    self.rule.kinds[0].as_str()
+                ),
+            })
+    }
+
+    /// The platform name of a canonical field.
+    pub fn name(&self, f: Field) -> Result<&'a str, ExportError> {
+        Ok(self.field(f)?.name.as_str())
+    }
+
+    /// The tables the rule reads (its `tables`, or every mapped table of
+    /// its kind), in rule order.
+    pub fn tables(&self) -> Result<Vec<(&'a str, &'a TableMap)>, ExportError> {
+        if self.rule.tables.is_empty() {
+            return Ok(self
+                .kind
+                .tables
+                .iter()
+                .map(|(k, v)| (k.as_str(), v))
+                .collect());
+        }
+        self.rule
+            .tables
+            .iter()
+            .map(|t| {
+                self.kind
+                    .tables
+                    .get_key_value(t.as_str())
+                    .map(|(k, v)| (k.as_str(), v))
+                    .ok_or_else(|| ExportError::Unmapped {
+                        rule: self.rule.id.clone(),
+                        target: self.target,
+                        what: format!("table `{t}`"),
+                    })
+            })
+            .collect()
+    }
+
+    /// Every canonical field the rule reads (filter, confirm, key, dedup,
+    /// measures), deduplicated, in first-use order.
+    pub fn used_fields(&self) -> Vec<Field> {
+        let mut v = Vec::new();
+        for p in &self.rule.filter {
+            p.fields(&mut v);
+        }
+        if let Some(c) = &self.rule.confirm {
+            c.fields(&mut v);
+        }
+        v.extend(self.rule.key.iter().copied());
+        v.extend(self.rule.dedup.iter().copied());
+        for m in &self.rule.measures {
+            if let Some(p) = &m.filter {
+                p.fields(&mut v);
+            }
+            v.extend(m.field);
+        }
+        let mut seen = BTreeSet::new();
+        v.retain(|f| seen.insert(*f));
+        v
+    }
+
+    /// Checks that every used field is mapped (so errors name the field)
+    /// and records the mapping's approximation warnings.
+    pub fn check_fields(&mut self) -> Result<(), ExportError> {
+        for f in self.used_fields() {
+            if let Some(w) = &self.field(f)?.warn {
+                let w = format!("{}: {w}", f.name());
+                self.warn(w);
+            }
+        }
+        for m in &self.rule.measures {
+            if !supported(self.target, m.func, self.sliding()) {
+                let w = format!(
+                    "measure `{}` ({}) is not computed in {}; conditions on it are left out",
+                    m.name,
+                    fn_name(m.func),
+                    self.target
+                );
+                self.warn(w);
+            }
+        }
+        if self.rule.key_lower
+            && !matches!(
+                self.target,
+                Target::Kql
+                    | Target::Spl
+                    | Target::Esql
+                    | Target::Sumo
+                    | Target::Logscale
+                    | Target::Yaral
+            )
+        {
+            self.warn("group-by values are compared as written, not lower-cased".to_string());
+        }
+        Ok(())
+    }
+
+    /// True when the measure is computed by this target.
+    pub fn has(&self, name: &str) -> bool {
+        self.rule
+            .measure(name)
+            .is_some_and(|m| supported(self.target, m.func, self.sliding()))
+    }
+
+    /// Conditions of `require` that this target can test.
+    pub fn requires(&self) -> Vec<&'a Condition> {
+        self.rule
+            .require
+            .iter()
+            .filter(|c| self.has(&c.measure))
+            .collect()
+    }
+
+    pub fn warn(&self, w: impl Into<String>) {
+        let w = w.into();
+        let mut ws = self.warnings.borrow_mut();
+        if !ws.contains(&w) {
+            ws.push(w);
+        }
+    }
+
+    /// Adds the standard sliding-window warning for targets that evaluate a
+    /// scheduled lookback (`range` = window + run interval).
+    pub fn warn_sliding_by_schedule(&self) {
+        if self.sliding() {
+            let w = dur(self.rule.window.length.as_secs());
+            let every = dur(RUN_EVERY_SECS);
+            let range = dur(self.rule.window.length.as_secs() + RUN_EVERY_SECS);
+            self.warn(format!(
+                "sliding {w} window approximated: schedule this search every {every} over the last {range}; \
+                 every {w} span the engine flags lies inside one run, but a run may also count up to {every} more \
+                 and the same source is reported by consecutive runs (suppress repeats per source for {w})"
+            ));
+        }
+    }
+
+    /// Comment lines (without the comment marker) for the query header.
+    pub fn header(&self, forbidden: &[&str]) -> Vec<String> {
+        let r = self.rule;
+        let mut out = vec![
+            format!("idrecon rule {} ({} profile): {}", r.id, r.profile, r.title),
+            format!("MITRE ATT&CK: {}", r.mitre.join(", ")),
+        ];
+        for n in &r.notes {
+            out.push(format!("Note: {n}"));
+        }
+        out.into_iter()
+            .map(|l| comment_text(&l, forbidden))
+            .collect()
+    }
+
+    /// Warning lines as comments (without the marker), sanitized.
+    pub fn warning_lines(&self, forbidden: &[&str]) -> Vec<String> {
+        self.warnings
+            .borrow()
+            .iter()
+            .map(|w| comment_text(&format!("LIMITATION: {w}"), forbidden))
+            .collect()
+    }
+}
+
+/// Duration as `<n><unit>` with the largest exact unit (d, h, m, s).
+pub(crate) fn dur(secs: u64) -> String {
+    if secs > 0 && secs % 86_400 == 0 {
+        format!("{}d", secs / 86_400)
+    } else if secs > 0 && secs % 3600 == 0 {
+        format!("{}h", secs / 3600)
+    } else if secs > 0 && secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// `snake_case` → `PascalCase`.
+pub(crate) fn pascal(s: &str) -> String {
+    s.split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// The measure that the threshold applies to.
+pub(crate) fn threshold_measure(rule: &Rule) -> Option<&Measure> {
+    rule.measure(&rule.threshold.measure)
+}
+
+/// True when a measure is a list (severity compares its length).
+pub(crate) fn is_list(m: &Measure) -> bool {
+    matches!(
+        m.func,
+        MeasureFn::Set | MeasureFn::SetIf | MeasureFn::Confirmed
+    ) || (m.func == MeasureFn::Const && m.value.as_ref().is_some_and(|v| v.is_array()))
+}
+
+/// Severity name as the seed writes it (`Critical`, …).
+pub(crate) fn level_name(arm: &SeverityArm) -> &'static str {
+    arm.level.seed_name()
+}
+
+/// A token table for printing predicates in one language.
+pub(crate) struct Dialect {
+    /// Conjunction keyword (with spaces).
+    pub and: &'static str,
+    /// Disjunction keyword (with spaces).
+    pub or: &'static str,
+    /// Negation of a parenthesized expression.
+    pub not: fn(&str) -> String,
+    /// Exact, case-sensitive membership: field, literals (already escaped).
+    pub is_in: fn(&str, &[String]) -> String,
+    /// Case-insensitive membership: field, lower-cased raw values (the
+    /// dialect quotes them).
+    pub is_in_ci: fn(&str, &[String]) -> String,
+    /// Case-insensitive substring: field, raw (unescaped) value.
+    pub contains: fn(&str, &str) -> String,
+    /// Present and non-empty.
+    pub not_empty: fn(&str) -> String,
+    /// String literal.
+    pub quote: fn(&str) -> String,
+}
+
+/// Prints a predicate with a dialect; `field_ref` gives the expression that
+/// reads a canonical field.
+pub(crate) fn print_pred(
+    cx: &Cx<'_>,
+    d: &Dialect,
+    p: &Predicate,
+    field_ref: &dyn Fn(Field) -> Result<String, ExportError>,
+) -> Result<String, ExportError> {
+    let lits = |f: Field, vals: &[String], lower: bool| -> Result<Vec<String>, ExportError> {
+        let fm = cx.field(f)?;
+        vals.iter()
+            .map(|v| match fm.ty {
+                FieldType::Int => v.trim().parse::<i64>().map(|n| n.to_string()).map_err(|_| {
+                    cx.unsupported(format!(
+                        "`{v}` is not an integer but {} is an integer field",
+                        f.name()
+                    ))
+                }),
+                FieldType::String => Ok((d.quote)(
+                    if lower { v.to_lowercase() } else { v.clone() }.as_str(),
+                )),
+            })
+            .collect()
+    };
+    Ok(match p {
+        Predicate::In(f, vals) | Predicate::InCi(f, vals) => {
+            let fm = cx.field(*f)?;
+            let ci = matches!(p, Predicate::InCi(..))
+                || (fm.case_insensitive && fm.ty == FieldType::String);
+            let r = field_ref(*f)?;
+            if vals.is_empty() {
+                return Err(cx.unsupported(format!("empty value list for {}", f.name())));
+            }
+            if ci && fm.ty == FieldType::String {
+                let raw: Vec<String> = vals.iter().map(|v| v.to_lowercase()).collect();
+                (d.is_in_ci)(&r, &raw)
+            } else {
+                (d.is_in)(&r, &lits(*f, vals, false)?)
+            }
+        }
+        Predicate::Contains(f, subs) => {
+            let r = field_ref(*f)?;
+            let parts: Vec<String> = subs.iter().map(|s| (d.contains)(&r, s)).collect();
+            join_or(d, parts)
+        }
+        Predicate::NotEmpty(f) => (d.not_empty)(&field_ref(*f)?),
+        Predicate::Any(ps) => {
+            let parts = ps
+                .iter()
+                .map(|q| print_pred(cx, d, q, field_ref))
+                .collect::<Result<Vec<_>, _>>()?;
+            join_or(d, parts)
+        }
+        Predicate::All(ps) => {
+            let parts = ps
+                .iter()
+                .map(|q| print_pred(cx, d, q, field_ref))
+                .collect::<Result<Vec<_>, _>>()?;
+            match parts.len() {
+                0 => return Err(cx.unsupported("empty `all`")),
+                1 => parts.into_iter().next().unwrap_or_default(),
+                _ => format!("({})", parts.join(d.and)),
+            }
+        }
+        Predicate::Not(q) => (d.not)(&print_pred(cx, d, q, field_ref)?),
+    })
+}
+
+fn join_or(d: &Dialect, parts: Vec<String>) -> String {
+    match parts.len() {
+        1 => parts.into_iter().next().unwrap_or_default(),
+        _ => format!("({})", parts.join(d.or)),
+    }
+}
+
+/// Prints a conjunction of predicates (the rule's `where`).
+pub(crate) fn print_all(
+    cx: &Cx<'_>,
+    d: &Dialect,
+    ps: &[Predicate],
+    field_ref: &dyn Fn(Field) -> Result<String, ExportError>,
+) -> Result<Vec<String>, ExportError> {
+    ps.iter().map(|p| print_pred(cx, d, p, field_ref)).collect()
+}
+
+/// Measures of one function family, for printers that handle them in passes.
+pub(crate) fn measures_of<'r>(rule: &'r Rule, fs: &[MeasureFn]) -> Vec<&'r Measure> {
+    rule.measures
+        .iter()
+        .filter(|m| fs.contains(&m.func))
+        .collect()
+}
+
+/// Fields that are aggregated case-insensitively (`lower: true`) somewhere.
+pub(crate) fn lowered_fields(rule: &Rule) -> Vec<Field> {
+    let mut v: Vec<Field> = rule
+        .measures
+        .iter()
+        .filter(|m| m.lower)
+        .filter_map(|m| m.field)
+        .collect();
+    let mut seen = BTreeSet::new();
+    v.retain(|f| seen.insert(*f));
+    v
+}
+
+/// A constant measure value as JSON text (for languages with JSON-ish
+/// literals) — numbers, strings and arrays of them.
+pub(crate) fn const_value(m: &Measure) -> serde_json::Value {
+    m.value.clone().unwrap_or(serde_json::Value::Null)
+}
+
+/// Measure functions a target computes.
+pub(crate) fn supported(t: Target, f: MeasureFn, sliding: bool) -> bool {
+    use MeasureFn::*;
+    match t {
+        Target::Kql => sliding || !matches!(f, MaxPer | ConfirmedSignins),
+        Target::Spl => !matches!(f, ConfirmedSignins),
+        Target::Esql | Target::Sumo | Target::Logscale => !matches!(f, MaxPer | ConfirmedSignins),
+        Target::Aql | Target::Yaral => {
+            !matches!(f, Rate | Ratio | Classify | MaxPer | ConfirmedSignins)
+        }
+        Target::Sigma => matches!(f, Count | Dcount),
+    }
+}
+
+/// The rule-file name of a measure function.
+pub(crate) fn fn_name(f: MeasureFn) -> String {
+    serde_json::to_value(f)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// `(label, bound, at_least)` arms of a `classify` measure, then the default
+/// label: the first label at or above its bound, the second at or below.
+pub(crate) fn classify_arms(m: &Measure) -> Vec<(String, f64, bool)> {
+    let mut v = Vec::new();
+    if let Some(serde_json::Value::Object(b)) = &m.value {
+        for (i, (label, bound)) in b.iter().take(2).enumerate() {
+            v.push((label.clone(), bound.as_f64().unwrap_or(0.0), i == 0));
+        }
+    }
+    v
+}
+
+/// Prints `measure >= gte [and measure <= lte]` with a target's operators.
+pub(crate) fn cond_text(c: &Condition, left: &str, and: &str, num: fn(f64) -> String) -> String {
+    let mut s = format!("{left} >= {}", num(c.gte));
+    if let Some(l) = c.lte {
+        if c.gte <= 0.0 {
+            s = format!("{left} <= {}", num(l));
+        } else {
+            s = format!("{s}{and}{left} <= {}", num(l));
+        }
+    }
+    s
+}
+
+/// `PascalCase` → `snake_case`.
+pub(crate) fn snake(s: &str) -> String {
+    let mut o = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                o.push('_');
+            }
+            o.push(c.to_ascii_lowercase());
+        } else {
+            o.push(c);
+        }
+    }
+    o
+}

@@ -1,0 +1,738 @@
+//! Microsoft Sentinel KQL.
+//!
+//! - Lookback rules (the seed profile) print the seed's operators: `ago()`,
+//!   `iff()`+`sum()`, `dcount()`, `make_set()`, `datetime_diff()`, `case()`.
+//! - Sliding rules are evaluated exactly for every window that ends inside
+//!   the last run interval: candidate window ends are the probe times, a
+//!   self-join counts each window, qualifying windows of a key merge into an
+//!   episode, and the measures are computed over the episode's events (the
+//!   engine's definition). Distinct counts use the exact `count_distinct`.
+
+use crate::common::{
+    Cx, Dialect, RUN_EVERY_SECS, classify_arms, cond_text, dur, is_list, level_name,
+    lowered_fields, pascal, print_pred, threshold_measure,
+};
+use crate::escape::escape;
+use crate::{ExportError, Target};
+use idrecon_core::Field;
+use idrecon_rules::{Condition, Measure, MeasureFn, Predicate};
+use std::fmt::Write;
+
+fn quote(s: &str) -> String {
+    escape(Target::Kql, s)
+}
+
+const D: Dialect = Dialect {
+    and: " and ",
+    or: " or ",
+    not: |x| format!("not({x})"),
+    is_in: |f, v| {
+        if v.len() == 1 {
+            format!("{f} == {}", v[0])
+        } else {
+            format!("{f} in ({})", v.join(", "))
+        }
+    },
+    is_in_ci: |f, raw| {
+        let v: Vec<String> = raw.iter().map(|x| quote(x)).collect();
+        let v = &v;
+        if v.len() == 1 {
+            format!("{f} =~ {}", v[0])
+        } else {
+            format!("{f} in~ ({})", v.join(", "))
+        }
+    },
+    contains: |f, s| format!("{f} contains {}", quote(s)),
+    not_empty: |f| format!("isnotempty({f})"),
+    quote,
+};
+
+/// How lets are written (the combined seed file declares them once).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lets {
+    /// Declare `lookback` / `enumThreshold` and use them.
+    Declare,
+    /// Use the already declared names.
+    Reuse,
+    /// Inline literal values.
+    Inline,
+}
+
+pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
+    cx.check_fields()?;
+    let body = if cx.sliding() {
+        sliding(cx)?
+    } else {
+        lookback(cx, Lets::Declare)?.join("\n")
+    };
+    let mut out = String::new();
+    for l in cx.header(&[]) {
+        let _ = writeln!(out, "// {l}");
+    }
+    for l in cx.warning_lines(&[]) {
+        let _ = writeln!(out, "// {l}");
+    }
+    out.push_str(&body);
+    out.push('\n');
+    Ok(out)
+}
+
+fn col(cx: &Cx<'_>, f: Field) -> Result<String, ExportError> {
+    Ok(cx.name(f)?.to_string())
+}
+
+fn norm_col(cx: &Cx<'_>, f: Field) -> Result<String, ExportError> {
+    Ok(format!("{}Norm", cx.name(f)?))
+}
+
+/// The column a measure aggregates.
+fn mref(cx: &Cx<'_>, m: &Measure) -> Result<String, ExportError> {
+    let f = m
+        .field
+        .ok_or_else(|| cx.unsupported(format!("measure `{}` needs a field", m.name)))?;
+    if m.lower { norm_col(cx, f) } else { col(cx, f) }
+}
+
+fn pred(cx: &Cx<'_>, p: &Predicate) -> Result<String, ExportError> {
+    print_pred(cx, &D, p, &|f| col(cx, f))
+}
+
+fn num(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Raw columns a source leg must project.
+fn columns(cx: &Cx<'_>) -> Result<Vec<String>, ExportError> {
+    let mut v = vec!["TimeGenerated".to_string()];
+    for f in cx.used_fields() {
+        let fm = cx.field(f)?;
+        if fm.expr.is_some() {
+            v.extend(fm.columns.iter().cloned());
+        } else {
+            v.push(fm.name.clone());
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    v.retain(|c| seen.insert(c.clone()));
+    Ok(v)
+}
+
+/// The event source: table(s), time range, computed fields and normalized
+/// identities. Returns pipeline lines.
+fn source(cx: &Cx<'_>, range: &str) -> Result<Vec<String>, ExportError> {
+    let tables = cx.tables()?;
+    let mut lines = Vec::new();
+    if tables.len() == 1 {
+        lines.push(tables[0].1.from.clone());
+        if let Some(f) = &tables[0].1.filter {
+            lines.push(format!("| where {f}"));
+        }
+        lines.push(format!("| where TimeGenerated > ago({range})"));
+    } else {
+        let cols = columns(cx)?.join(", ");
+        lines.push("union isfuzzy=true".to_string());
+        let n = tables.len();
+        for (i, (_, t)) in tables.iter().enumerate() {
+            let filt = t
+                .filter
+                .as_deref()
+                .map(|f| format!(" | where {f}"))
+                .unwrap_or_default();
+            let sep = if i + 1 < n { "," } else { "" };
+            lines.push(format!(
+                "    ({}{filt} | where TimeGenerated > ago({range}) | project {cols}){sep}",
+                t.from
+            ));
+        }
+    }
+    let mut ext = Vec::new();
+    for f in cx.used_fields() {
+        let fm = cx.field(f)?;
+        if let Some(e) = &fm.expr {
+            let s = format!("{} = {e}", fm.name);
+            if !ext.contains(&s) {
+                ext.push(s);
+            }
+        }
+    }
+    if !ext.is_empty() {
+        lines.push(format!("| extend {}", ext.join(", ")));
+    }
+    let mut norms = Vec::new();
+    for f in lowered_fields(cx.rule) {
+        norms.push(format!(
+            "{} = tolower(trim(@\"\\s\", {}))",
+            norm_col(cx, f)?,
+            col(cx, f)?
+        ));
+    }
+    if !norms.is_empty() {
+        lines.push(format!("| extend {}", norms.join(", ")));
+    }
+    if cx.rule.key_lower {
+        let ks: Vec<String> = cx
+            .rule
+            .key
+            .iter()
+            .map(|f| col(cx, *f).map(|c| format!("{c} = tolower({c})")))
+            .collect::<Result<_, _>>()?;
+        lines.push(format!("| extend {}", ks.join(", ")));
+    }
+    Ok(lines)
+}
+
+fn dedup_lines(cx: &Cx<'_>) -> Result<Vec<String>, ExportError> {
+    if cx.rule.dedup.is_empty() {
+        return Ok(Vec::new());
+    }
+    let refs: Vec<String> = cx
+        .rule
+        .dedup
+        .iter()
+        .map(|f| col(cx, *f))
+        .collect::<Result<_, _>>()?;
+    let empty = refs
+        .iter()
+        .map(|r| format!("isempty({r})"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let parts = refs
+        .iter()
+        .map(|r| format!("tolower(trim(@\"\\s\", {r}))"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(vec![
+        format!(
+            "// rows with equal {} are one sign-in written several times; rows missing one of them are kept",
+            cx.rule
+                .dedup
+                .iter()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        format!(
+            "| extend DedupKey = iff({empty}, tostring(new_guid()), strcat_delim({}, {parts}))",
+            quote("\u{1f}")
+        ),
+        "| summarize arg_min(TimeGenerated, *) by DedupKey".to_string(),
+    ])
+}
+
+/// Aggregations inside `summarize` (plus `extend` lines needed before it
+/// for the seed's `iff()` counters).
+fn aggregations(cx: &mut Cx<'_>, exact: bool) -> Result<(Vec<String>, Vec<String>), ExportError> {
+    let mae = cx.rule.missing_as_empty;
+    let mut pre = Vec::new();
+    let mut aggs = Vec::new();
+    let rule = cx.rule;
+    for m in &rule.measures {
+        let name = pascal(&m.name);
+        let cond = |cx: &Cx<'_>| -> Result<String, ExportError> {
+            m.filter
+                .as_ref()
+                .map(|p| pred(cx, p))
+                .transpose()
+                .map(|o| o.unwrap_or_else(|| "true".into()))
+        };
+        let cap = m.cap.map(|c| format!(", {c}")).unwrap_or_default();
+        let a = match m.func {
+            MeasureFn::Count => "count()".to_string(),
+            MeasureFn::CountIf if !exact => {
+                let helper = format!("Is{}", pascal(m.name.trim_end_matches("_count")));
+                pre.push(format!("{helper} = iff({}, 1, 0)", cond(cx)?));
+                format!("sum({helper})")
+            }
+            MeasureFn::CountIf => format!("countif({})", cond(cx)?),
+            MeasureFn::Dcount if !exact => format!("dcount({})", mref(cx, m)?),
+            MeasureFn::Dcount if mae => format!("count_distinct({})", mref(cx, m)?),
+            MeasureFn::Dcount => {
+                let r = mref(cx, m)?;
+                format!("count_distinctif({r}, isnotempty({r}))")
+            }
+            MeasureFn::DcountIf if !exact => format!("dcountif({}, {})", mref(cx, m)?, cond(cx)?),
+            MeasureFn::DcountIf => {
+                let r = mref(cx, m)?;
+                if mae {
+                    format!("count_distinctif({r}, {})", cond(cx)?)
+                } else {
+                    format!("count_distinctif({r}, ({}) and isnotempty({r}))", cond(cx)?)
+                }
+            }
+            MeasureFn::Set if mae || !exact => format!("make_set({}{cap})", mref(cx, m)?),
+            MeasureFn::Set => {
+                let r = mref(cx, m)?;
+                format!("make_set_if({r}, isnotempty({r}){cap})")
+            }
+            MeasureFn::SetIf | MeasureFn::Confirmed => {
+                if m.func == MeasureFn::Confirmed {
+                    if cx.sliding() {
+                        continue;
+                    }
+                    if rule.confirm.is_some() {
+                        cx.warn(format!(
+                            "{}: only probe rows matching its condition confirm an account here; later confirming events are not joined in a lookback query",
+                            m.name
+                        ));
+                    }
+                }
+                let r = mref(cx, m)?;
+                if mae {
+                    format!("make_set_if({r}, {}{cap})", cond(cx)?)
+                } else {
+                    format!("make_set_if({r}, ({}) and isnotempty({r}){cap})", cond(cx)?)
+                }
+            }
+            MeasureFn::Const
+            | MeasureFn::DurationMinutes
+            | MeasureFn::Rate
+            | MeasureFn::Ratio
+            | MeasureFn::Classify
+            | MeasureFn::MaxPer
+            | MeasureFn::ConfirmedSignins => continue,
+        };
+        aggs.push(format!("{name} = {a}"));
+    }
+    Ok((pre, aggs))
+}
+
+/// Columns computed after `summarize`, in rule order, then the severity.
+fn post_extends(cx: &Cx<'_>) -> Result<Vec<String>, ExportError> {
+    let mut v = Vec::new();
+    let dd = "datetime_diff('minute', LastSeen, FirstSeen)";
+    for m in &cx.rule.measures {
+        let name = pascal(&m.name);
+        let e = match m.func {
+            MeasureFn::DurationMinutes => dd.to_string(),
+            MeasureFn::Rate => {
+                let of = pascal(m.of.as_deref().unwrap_or_default());
+                format!("round(todouble({of}) / iff({dd} == 0, 1, todouble({dd})), 2)")
+            }
+            MeasureFn::Ratio => {
+                let num = pascal(m.num.as_deref().unwrap_or_default());
+                let den = m
+                    .den
+                    .iter()
+                    .map(|d| pascal(d))
+                    .collect::<Vec<_>>()
+                    .join(" + ");
+                format!("iff(({den}) == 0, 0.0, round(todouble({num}) / todouble({den}), 4))")
+            }
+            MeasureFn::Const => const_kql(cx, m)?,
+            MeasureFn::Classify => {
+                let of = pascal(m.of.as_deref().unwrap_or_default());
+                let arms: Vec<String> = classify_arms(m)
+                    .iter()
+                    .map(|(l, b, ge)| {
+                        format!(
+                            "{of} {} {}, {}",
+                            if *ge { ">=" } else { "<=" },
+                            num(*b),
+                            quote(l)
+                        )
+                    })
+                    .collect();
+                format!("case({}, \"mixed\")", arms.join(", "))
+            }
+            _ => continue,
+        };
+        v.push(format!("{name} = {e}"));
+    }
+    Ok(v)
+}
+
+fn const_kql(cx: &Cx<'_>, m: &Measure) -> Result<String, ExportError> {
+    use serde_json::Value;
+    Ok(match m.value.as_ref().unwrap_or(&Value::Null) {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => quote(s),
+        Value::Bool(b) => b.to_string(),
+        v @ (Value::Array(_) | Value::Object(_)) => format!("dynamic({v})"),
+        Value::Null => return Err(cx.unsupported(format!("constant `{}` has no value", m.name))),
+    })
+}
+
+fn severity_col(cx: &Cx<'_>) -> &'static str {
+    if cx.seed() {
+        "SuspicionScore"
+    } else {
+        "Severity"
+    }
+}
+
+fn severity_expr(cx: &Cx<'_>) -> String {
+    let arms = &cx.rule.severity;
+    let mut parts = Vec::new();
+    let mut default = "Low";
+    for arm in arms {
+        if arm.any.is_empty() {
+            default = level_name(arm);
+            break;
+        }
+        let conds: Vec<String> = arm
+            .any
+            .iter()
+            .filter(|c| cx.has(&c.measure))
+            .map(|c| mcond(cx, c))
+            .collect();
+        if conds.is_empty() {
+            continue;
+        }
+        parts.push(format!(
+            "{}, {}",
+            conds.join(" or "),
+            quote(level_name(arm))
+        ));
+    }
+    if parts.is_empty() {
+        quote(default)
+    } else {
+        format!("case({}, {})", parts.join(", "), quote(default))
+    }
+}
+
+fn mcond(cx: &Cx<'_>, c: &Condition) -> String {
+    let n = pascal(&c.measure);
+    let left = match cx.rule.measure(&c.measure) {
+        Some(m) if is_list(m) || m.func == MeasureFn::ConfirmedSignins => {
+            format!("array_length({n})")
+        }
+        _ => n,
+    };
+    cond_text(c, &left, " and ", num)
+}
+
+fn requires(cx: &Cx<'_>) -> Option<String> {
+    let r: Vec<String> = cx.requires().iter().map(|c| mcond(cx, c)).collect();
+    if r.is_empty() {
+        None
+    } else {
+        Some(format!("| where {}", r.join(" and ")))
+    }
+}
+
+fn outputs(cx: &Cx<'_>) -> Vec<String> {
+    cx.rule
+        .output
+        .iter()
+        .map(|(k, v)| {
+            let val = match v {
+                serde_json::Value::String(s) => quote(s),
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                other => format!("dynamic({other})"),
+            };
+            format!("{} = {val}", pascal(k))
+        })
+        .collect()
+}
+
+/// Final projection: detection time, keys, the seed's column order for the
+/// columns it has, the other measures, severity, first/last seen, outputs.
+fn projection(cx: &Cx<'_>, keys: &[String], extra: &[&str]) -> String {
+    const SEED_ORDER: &[&str] = &[
+        "unique_usernames",
+        "total_failures",
+        "username_not_found_count",
+        "enum_rate",
+        "SEVERITY",
+        "user_list",
+        "error_codes",
+        "duration_minutes",
+    ];
+    let mut cols = vec!["DetectionTime = LastSeen".to_string()];
+    cols.extend(keys.iter().cloned());
+    let names: Vec<&str> = cx.rule.measures.iter().map(|m| m.name.as_str()).collect();
+    for s in SEED_ORDER {
+        if *s == "SEVERITY" {
+            cols.push(severity_col(cx).to_string());
+        } else if names.contains(s) {
+            cols.push(pascal(s));
+        }
+    }
+    for n in &names {
+        if !SEED_ORDER.contains(n) {
+            cols.push(pascal(n));
+        }
+    }
+    cols.push("FirstSeen".into());
+    cols.push("LastSeen".into());
+    cols.extend(extra.iter().map(|s| s.to_string()));
+    cols.extend(cx.rule.output.keys().map(|k| pascal(k)));
+    format!("| project {}", cols.join(", "))
+}
+
+fn order(cx: &Cx<'_>) -> String {
+    let t = pascal(&cx.rule.threshold.measure);
+    if cx.seed() {
+        format!("| order by {} asc, {t} desc", severity_col(cx))
+    } else {
+        format!("| order by {t} desc")
+    }
+}
+
+fn threshold_value(cx: &Cx<'_>, lets: Lets) -> String {
+    match lets {
+        Lets::Inline => cx.rule.threshold.gte.to_string(),
+        _ => "enumThreshold".to_string(),
+    }
+}
+
+/// A lookback query as lines. With `Lets::Declare` the first lines are the
+/// `let` statements.
+pub(crate) fn lookback(cx: &mut Cx<'_>, lets: Lets) -> Result<Vec<String>, ExportError> {
+    let mut out = Vec::new();
+    let w = dur(cx.rule.window.length.as_secs());
+    if lets == Lets::Declare {
+        out.push(format!("let lookback = {w};"));
+        out.push(format!("let enumThreshold = {};", cx.rule.threshold.gte));
+    }
+    let range = if lets == Lets::Inline {
+        w
+    } else {
+        "lookback".to_string()
+    };
+    out.extend(source(cx, &range)?);
+    for p in &cx.rule.filter {
+        out.push(format!("| where {}", pred(cx, p)?));
+    }
+    out.extend(dedup_lines(cx)?);
+    let exact = !cx.seed();
+    let (pre, aggs) = aggregations(cx, exact)?;
+    if !pre.is_empty() {
+        out.push("| extend".into());
+        let n = pre.len();
+        for (i, p) in pre.iter().enumerate() {
+            out.push(format!("    {p}{}", if i + 1 < n { "," } else { "" }));
+        }
+    }
+    let keys: Vec<String> = cx
+        .rule
+        .key
+        .iter()
+        .map(|f| col(cx, *f))
+        .collect::<Result<_, _>>()?;
+    if !exact {
+        cx.warn(
+            "dcount() is an estimate on large sets (as in the seed); the engine counts exactly"
+                .to_string(),
+        );
+    } else {
+        out.push("| order by TimeGenerated asc".into());
+    }
+    out.push("| summarize".into());
+    for a in &aggs {
+        out.push(format!("    {a},"));
+    }
+    out.push("    FirstSeen = min(TimeGenerated),".into());
+    out.push("    LastSeen = max(TimeGenerated)".into());
+    out.push(format!("    by {}", keys.join(", ")));
+    out.push(format!(
+        "| where {} >= {}",
+        pascal(&cx.rule.threshold.measure),
+        threshold_value(cx, lets)
+    ));
+    let mut post = post_extends(cx)?;
+    post.push(format!("{} = {}", severity_col(cx), severity_expr(cx)));
+    // one `extend` per column: a column can use the ones before it
+    for p in &post {
+        out.push(format!("| extend {p}"));
+    }
+    out.extend(requires(cx));
+    let outs = outputs(cx);
+    if !outs.is_empty() {
+        out.push(format!("| extend {}", outs.join(", ")));
+    }
+    out.push(projection(cx, &keys, &[]));
+    if lets != Lets::Reuse && lets != Lets::Inline {
+        out.push(order(cx));
+    }
+    Ok(out)
+}
+
+/// A sliding-window rule.
+fn sliding(cx: &mut Cx<'_>) -> Result<String, ExportError> {
+    let rule = cx.rule;
+    let w = dur(rule.window.length.as_secs());
+    let every = dur(RUN_EVERY_SECS);
+    cx.warn(format!(
+        "schedule every {every} with a query period of at least {}: each run evaluates the sliding {w} windows that end within the last {every}; a burst spanning several runs is reported by each of them (group alerts by source)",
+        dur(rule.window.length.as_secs() + RUN_EVERY_SECS)
+    ));
+    cx.warn("episodes of one source that do not overlap but fall in the same run are merged into one result".to_string());
+    cx.warn("make_set/make_list keep the first values in time order in practice, but KQL does not guarantee which values a capped set keeps".to_string());
+    let keys: Vec<String> = rule
+        .key
+        .iter()
+        .map(|f| col(cx, *f))
+        .collect::<Result<_, _>>()?;
+    let on = keys.join(", ");
+    let tm = threshold_measure(rule).ok_or_else(|| cx.unsupported("threshold measure missing"))?;
+    let mut s = Vec::new();
+    s.push(format!("let windowLength = {w};"));
+    s.push(format!("let runEvery = {every};"));
+    s.push(format!("let enumThreshold = {};", rule.threshold.gte));
+    let src = source(cx, "windowLength + runEvery")?;
+    s.push(format!("let Source = {}", src[0]));
+    s.extend(src[1..].iter().cloned());
+    s.push(";".into());
+    s.push("let Probes = Source".into());
+    for p in &rule.filter {
+        s.push(format!("| where {}", pred(cx, p)?));
+    }
+    s.extend(dedup_lines(cx)?);
+    s.push(";".into());
+    s.push("// every probe time inside the last run interval ends one candidate window".into());
+    s.push("let WindowEnds = Probes".into());
+    s.push("| where TimeGenerated > ago(runEvery)".into());
+    s.push(format!("| summarize by {on}, WindowEnd = TimeGenerated;"));
+    let (value, agg) = match tm.func {
+        MeasureFn::Dcount => {
+            let r = mref(cx, tm)?;
+            (
+                r.clone(),
+                if rule.missing_as_empty {
+                    "count_distinct(V)".to_string()
+                } else {
+                    "count_distinctif(V, isnotempty(V))".to_string()
+                },
+            )
+        }
+        _ => ("1".to_string(), "count()".to_string()),
+    };
+    s.push("let Qualifying = WindowEnds".into());
+    s.push(format!(
+        "| join kind=inner (Probes | project {on}, ProbeTime = TimeGenerated, V = {value}) on {on}"
+    ));
+    s.push("| where ProbeTime > WindowEnd - windowLength and ProbeTime <= WindowEnd".into());
+    s.push(format!(
+        "| summarize WindowValue = {agg} by {on}, WindowEnd"
+    ));
+    s.push("| where WindowValue >= enumThreshold;".into());
+    s.push("// overlapping qualifying windows of one key form one episode".into());
+    s.push("let Episodes = Qualifying".into());
+    s.push(format!(
+        "| summarize EpisodeStart = min(WindowEnd) - windowLength, EpisodeEnd = max(WindowEnd), PeakWindowValue = max(WindowValue) by {on};"
+    ));
+    s.push("let InEpisode = Episodes".into());
+    s.push(format!("| join kind=inner Probes on {on}"));
+    s.push("| where TimeGenerated > EpisodeStart and TimeGenerated <= EpisodeEnd;".into());
+    // Confirmed measures.
+    let confirmed: Vec<&Measure> = rule
+        .measures
+        .iter()
+        .filter(|m| matches!(m.func, MeasureFn::Confirmed | MeasureFn::ConfirmedSignins))
+        .collect();
+    let mut joins = Vec::new();
+    if !confirmed.is_empty() && rule.confirm.is_some() {
+        s.push("let Bounds = InEpisode".into());
+        s.push(format!(
+            "| summarize FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated) by {on};"
+        ));
+    }
+    for m in confirmed {
+        let name = pascal(&m.name);
+        let r = mref(cx, m)?;
+        let cond = m
+            .filter
+            .as_ref()
+            .map(|p| pred(cx, p))
+            .transpose()?
+            .unwrap_or_else(|| "false".into());
+        let cap = m.cap.map(|c| format!(", {c}")).unwrap_or_default();
+        s.push(format!("let {name}Probe = InEpisode"));
+        s.push(format!("| where {cond}"));
+        s.push(format!(
+            "| project {on}, Identity = {r}, ConfirmTime = TimeGenerated;"
+        ));
+        let mut legs = vec![format!("{name}Probe")];
+        if let Some(c) = &rule.confirm {
+            s.push(format!(
+                "// accounts the source probed and then signed in to, within {w} after the episode"
+            ));
+            s.push(format!("let {name}Later = Source"));
+            s.push(format!("| where {}", pred(cx, c)?));
+            s.push(format!(
+                "| project {on}, Identity = {r}, ConfirmTime = TimeGenerated"
+            ));
+            s.push(format!("| join kind=inner (InEpisode | summarize by {on}, Identity = {r}) on {on}, Identity"));
+            s.push(format!("| join kind=inner Bounds on {on}"));
+            s.push(
+                "| where ConfirmTime >= FirstSeen and ConfirmTime <= LastSeen + windowLength"
+                    .into(),
+            );
+            s.push(format!("| project {on}, Identity, ConfirmTime;"));
+            legs.push(format!("{name}Later"));
+        }
+        s.push(format!("let {name}List = union {}", legs.join(", ")));
+        s.push("| where isnotempty(Identity)".into());
+        s.push(format!(
+            "| summarize ConfirmTime = min(ConfirmTime) by {on}, Identity"
+        ));
+        s.push("| order by ConfirmTime asc".into());
+        if m.func == MeasureFn::ConfirmedSignins {
+            s.push(format!("| summarize {name} = make_list(bag_pack(\"account\", Identity, \"time\", ConfirmTime){cap}) by {on};"));
+        } else {
+            s.push(format!(
+                "| summarize {name} = make_list(Identity{cap}) by {on};"
+            ));
+        }
+        joins.push(name);
+    }
+    for m in rule.measures.iter().filter(|m| m.func == MeasureFn::MaxPer) {
+        let name = pascal(&m.name);
+        let r = mref(cx, m)?;
+        let per = m
+            .per
+            .ok_or_else(|| cx.unsupported(format!("measure `{}` needs `per`", m.name)))?;
+        let pr = col(cx, per)?;
+        s.push(format!("let {name}List = InEpisode"));
+        s.push(format!(
+            "| summarize PerCount = count_distinctif({r}, isnotempty({r})) by {on}, PerValue = {pr}"
+        ));
+        s.push(format!("| summarize {name} = max(PerCount) by {on};"));
+        joins.push(name);
+    }
+    s.push("InEpisode".into());
+    s.push("| order by TimeGenerated asc".into());
+    let (_, aggs) = aggregations(cx, true)?;
+    s.push("| summarize".into());
+    for a in &aggs {
+        s.push(format!("    {a},"));
+    }
+    s.push("    FirstSeen = min(TimeGenerated),".into());
+    s.push("    LastSeen = max(TimeGenerated),".into());
+    s.push("    PeakWindowValue = max(PeakWindowValue)".into());
+    s.push(format!("    by {on}"));
+    for name in &joins {
+        s.push(format!("| join kind=leftouter {name}List on {on}"));
+        let empty = if rule
+            .measure(&crate::common::snake(name))
+            .is_some_and(|m| m.func == MeasureFn::MaxPer)
+        {
+            "0"
+        } else {
+            "dynamic([])"
+        };
+        s.push(format!(
+            "| extend {name} = iff(isnull({name}), {empty}, {name})"
+        ));
+    }
+    let mut post = post_extends(cx)?;
+    post.push(format!("{} = {}", severity_col(cx), severity_expr(cx)));
+    for p in &post {
+        s.push(format!("| extend {p}"));
+    }
+    s.extend(requires(cx));
+    let outs = outputs(cx);
+    if !outs.is_empty() {
+        s.push(format!("| extend {}", outs.join(", ")));
+    }
+    s.push(projection(cx, &keys, &["PeakWindowValue"]));
+    s.push(order(cx));
+    Ok(s.join("\n"))
+}
