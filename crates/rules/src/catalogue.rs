@@ -78,6 +78,25 @@ pub const SOURCES: &[RuleSource] = sources![
     "rules/recommended/low_and_slow_enumeration.yml",
 ];
 
+/// Parameter names users may also write: the seed query's own names, and
+/// `lookback` / `window` for each other (a seed rule has a lookback, a
+/// recommended rule a sliding window).
+const ALIASES: &[(&str, &str)] = &[
+    ("enumThreshold", "threshold"),
+    ("lookback", "window"),
+    ("window", "lookback"),
+];
+
+fn resolve_alias<'a>(params: &BTreeMap<String, Value>, name: &'a str) -> &'a str {
+    if params.contains_key(name) {
+        return name;
+    }
+    ALIASES
+        .iter()
+        .find(|(from, to)| *from == name && params.contains_key(*to))
+        .map_or(name, |(_, to)| to)
+}
+
 /// A loaded, resolved set of rules for one profile.
 #[derive(Debug, Clone)]
 pub struct Catalogue {
@@ -127,9 +146,10 @@ impl Catalogue {
                 if ov.rule.as_deref().is_some_and(|r| r != id) {
                     continue;
                 }
-                if let Some(default) = params.get(&ov.param) {
+                let name = resolve_alias(&params, &ov.param);
+                if let Some(default) = params.get(name) {
                     let v = typed_value(default, ov)?;
-                    params.insert(ov.param.clone(), v);
+                    params.insert(name.to_string(), v);
                     used[i] = true;
                 } else if ov.rule.is_some() {
                     let names: Vec<&str> = params.keys().map(String::as_str).collect();
