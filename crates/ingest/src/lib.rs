@@ -40,6 +40,7 @@ mod entra;
 mod json;
 mod paths;
 mod source;
+pub mod stream;
 
 use idrecon_core::{Event, FileStats};
 use std::path::PathBuf;
