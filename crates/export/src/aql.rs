@@ -60,7 +60,7 @@ fn num(x: f64) -> String {
 
 /// AQL time clause.
 fn last(secs: u64) -> String {
-    if secs % 3600 == 0 {
+    if secs.is_multiple_of(3600) {
         format!("LAST {} HOURS", secs / 3600)
     } else {
         format!("LAST {} MINUTES", secs.div_ceil(60))

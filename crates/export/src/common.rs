@@ -3,7 +3,7 @@
 //! target printer.
 
 use crate::escape::comment_text;
-use crate::mapping::{FieldMap, FieldType, KindMap, TableMap, TargetMap, mapping};
+use crate::mapping::{FieldMap, FieldType, KindMap, TableMap, mapping};
 use crate::{ExportError, Profile, Target};
 use idrecon_core::{EventKind, Field};
 use idrecon_rules::{Condition, Measure, MeasureFn, Predicate, Rule, SeverityArm, WindowKind};
@@ -19,7 +19,6 @@ pub(crate) struct Cx<'a> {
     pub target: Target,
     pub profile: Profile,
     pub kind: &'a KindMap,
-    pub map: &'a TargetMap,
     pub warnings: std::cell::RefCell<Vec<String>>,
 }
 
@@ -40,14 +39,23 @@ impl<'a> Cx<'a> {
             target,
             what: format!("event kind `{k}`"),
         })?;
-        Ok(Cx {
+        let cx = Cx {
             rule,
             target,
             profile,
             kind,
-            map,
             warnings: Default::default(),
-        })
+        };
+        if let Some(c) = &rule.completed
+            && target != Target::Kql
+        {
+            cx.warn(format!(
+                "rows that a completing event follows within {}s for the same {} and source (completed MFA interrupts) are not excluded here as the engine excludes them: expect extra results on addresses where many users complete MFA",
+                c.within.as_secs(),
+                c.field.name()
+            ));
+        }
+        Ok(cx)
     }
 
     pub fn seed(&self) -> bool {
@@ -240,11 +248,11 @@ impl<'a> Cx<'a> {
 
 /// Duration as `<n><unit>` with the largest exact unit (d, h, m, s).
 pub(crate) fn dur(secs: u64) -> String {
-    if secs > 0 && secs % 86_400 == 0 {
+    if secs > 0 && secs.is_multiple_of(86_400) {
         format!("{}d", secs / 86_400)
-    } else if secs > 0 && secs % 3600 == 0 {
+    } else if secs > 0 && secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
-    } else if secs > 0 && secs % 60 == 0 {
+    } else if secs > 0 && secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")
@@ -379,24 +387,6 @@ fn join_or(d: &Dialect, parts: Vec<String>) -> String {
     }
 }
 
-/// Prints a conjunction of predicates (the rule's `where`).
-pub(crate) fn print_all(
-    cx: &Cx<'_>,
-    d: &Dialect,
-    ps: &[Predicate],
-    field_ref: &dyn Fn(Field) -> Result<String, ExportError>,
-) -> Result<Vec<String>, ExportError> {
-    ps.iter().map(|p| print_pred(cx, d, p, field_ref)).collect()
-}
-
-/// Measures of one function family, for printers that handle them in passes.
-pub(crate) fn measures_of<'r>(rule: &'r Rule, fs: &[MeasureFn]) -> Vec<&'r Measure> {
-    rule.measures
-        .iter()
-        .filter(|m| fs.contains(&m.func))
-        .collect()
-}
-
 /// Fields that are aggregated case-insensitively (`lower: true`) somewhere.
 pub(crate) fn lowered_fields(rule: &Rule) -> Vec<Field> {
     let mut v: Vec<Field> = rule
@@ -408,12 +398,6 @@ pub(crate) fn lowered_fields(rule: &Rule) -> Vec<Field> {
     let mut seen = BTreeSet::new();
     v.retain(|f| seen.insert(*f));
     v
-}
-
-/// A constant measure value as JSON text (for languages with JSON-ish
-/// literals) — numbers, strings and arrays of them.
-pub(crate) fn const_value(m: &Measure) -> serde_json::Value {
-    m.value.clone().unwrap_or(serde_json::Value::Null)
 }
 
 /// Measure functions a target computes.

@@ -130,10 +130,10 @@ pub(crate) fn comment_text(text: &str, forbidden: &[&str]) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    for f in forbidden {
-        while s.contains(f) {
-            s = s.replace(f, "");
-        }
+    // Removing one marker can create another ("/*```//" → "/*//"): repeat
+    // until none is left.
+    while let Some(f) = forbidden.iter().find(|f| !f.is_empty() && s.contains(**f)) {
+        s = s.replace(f, "");
     }
     s
 }

@@ -66,9 +66,9 @@ fn num(x: f64) -> String {
 
 /// Duration as an ES|QL time span literal.
 pub(crate) fn span(secs: u64) -> String {
-    if secs % 3600 == 0 {
+    if secs.is_multiple_of(3600) {
         format!("{} hours", secs / 3600)
-    } else if secs % 60 == 0 {
+    } else if secs.is_multiple_of(60) {
         format!("{} minutes", secs / 60)
     } else {
         format!("{secs} seconds")

@@ -580,12 +580,49 @@ fn sliding(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     s.push(format!("let Source = {}", src[0]));
     s.extend(src[1..].iter().cloned());
     s.push(";".into());
-    s.push("let Probes = Source".into());
-    for p in &rule.filter {
-        s.push(format!("| where {}", pred(cx, p)?));
+    if let (Some(c), Some(confirm)) = (&rule.completed, &rule.confirm) {
+        // Drop probe rows that belong to a completed sign-in (e.g. an MFA
+        // interrupt the same account completes from the same source).
+        let ident = if c.lower {
+            norm_col(cx, c.field)?
+        } else {
+            col(cx, c.field)?
+        };
+        s.push("let ProbeRows = materialize(Source".into());
+        for p in &rule.filter {
+            s.push(format!("| where {}", pred(cx, p)?));
+        }
+        s.extend(dedup_lines(cx)?);
+        if rule.dedup.is_empty() {
+            s.push("| extend DedupKey = tostring(new_guid())".into());
+        }
+        s.push(");".into());
+        s.push(format!(
+            "// rows matching the completion condition followed, for the same {} and source, by a completing event within {} are ordinary sign-ins",
+            c.field.name(),
+            dur(c.within.as_secs())
+        ));
+        s.push("let Completed = ProbeRows".into());
+        s.push(format!("| where {}", pred(cx, &c.filter)?));
+        s.push(format!(
+            "| join kind=inner (Source | where {} | project {on}, CompletedIdentity = {ident}, CompletedAt = TimeGenerated) on {on}",
+            pred(cx, confirm)?
+        ));
+        s.push(format!(
+            "| where CompletedIdentity == {ident} and CompletedAt >= TimeGenerated and CompletedAt <= TimeGenerated + {}",
+            dur(c.within.as_secs())
+        ));
+        s.push("| distinct DedupKey;".into());
+        s.push("let Probes = ProbeRows".into());
+        s.push("| where DedupKey !in (Completed);".into());
+    } else {
+        s.push("let Probes = Source".into());
+        for p in &rule.filter {
+            s.push(format!("| where {}", pred(cx, p)?));
+        }
+        s.extend(dedup_lines(cx)?);
+        s.push(";".into());
     }
-    s.extend(dedup_lines(cx)?);
-    s.push(";".into());
     s.push("// every probe time inside the last run interval ends one candidate window".into());
     s.push("let WindowEnds = Probes".into());
     s.push("| where TimeGenerated > ago(runEvery)".into());

@@ -89,10 +89,10 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     }
     let mut frags = Vec::new();
     for f in cx.used_fields() {
-        if let Some(e) = &cx.field(f)?.expr {
-            if !frags.contains(e) {
-                frags.push(e.clone());
-            }
+        if let Some(e) = &cx.field(f)?.expr
+            && !frags.contains(e)
+        {
+            frags.push(e.clone());
         }
     }
     for e in frags {

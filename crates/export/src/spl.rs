@@ -8,7 +8,6 @@ use crate::common::{
 };
 use crate::escape::{escape, regex_hex};
 use crate::{ExportError, Target};
-use idrecon_core::Field;
 use idrecon_rules::{Measure, MeasureFn, Predicate};
 
 /// A regex literal for `match()`: the pattern's backslashes doubled inside
@@ -334,9 +333,4 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     out.extend(cx.warning_lines(&["```"]).iter().map(|l| comment(l)));
     out.extend(body);
     Ok(out.join("\n") + "\n")
-}
-
-/// The field name of a canonical field (for package metadata).
-pub(crate) fn key_name(cx: &Cx<'_>, f: Field) -> Result<String, ExportError> {
-    Ok(cx.name(f)?.to_string())
 }

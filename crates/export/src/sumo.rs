@@ -96,20 +96,20 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
         }
     };
     let filt: Vec<String> = tables.iter().filter_map(|t| t.1.filter.clone()).collect();
-    if let Some(tf) = cx.kind.fields.get("table") {
-        if let Some(p) = &tf.json {
-            parse(&tf.name, p, &mut b);
-        }
+    if let Some(tf) = cx.kind.fields.get("table")
+        && let Some(p) = &tf.json
+    {
+        parse(&tf.name, p, &mut b);
     }
     let mut frags = Vec::new();
     for f in cx.used_fields() {
         let fm = cx.field(f)?;
         let path = fm.json.clone().unwrap_or_else(|| fm.name.clone());
         parse(&fm.name, &path, &mut b);
-        if let Some(e) = &fm.expr {
-            if !frags.contains(e) {
-                frags.push(e.clone());
-            }
+        if let Some(e) = &fm.expr
+            && !frags.contains(e)
+        {
+            frags.push(e.clone());
         }
     }
     for e in frags {
