@@ -269,7 +269,8 @@ pub fn evaluate(
     let mut verdicts = Vec::new();
     let mut unattributed = Vec::new();
     let mut t = Totals::default();
-    let mut per_scenario_units: BTreeMap<String, Vec<(String, Vec<String>)>> = BTreeMap::new();
+    let mut per_scenario_units: BTreeMap<String, Vec<(String, String, Vec<String>)>> =
+        BTreeMap::new();
     let mut attack_ok: BTreeMap<String, bool> = BTreeMap::new();
 
     for h in hunts {
@@ -307,10 +308,11 @@ pub fn evaluate(
             let supp: Vec<(&str, &Finding)> = supp_by.remove(&s.name).unwrap_or_default();
             let mut sigs: Vec<String> = found.iter().map(|f| signature(f)).collect();
             sigs.sort();
-            per_scenario_units
-                .entry(s.name.clone())
-                .or_default()
-                .push((h.unit.clone(), sigs));
+            per_scenario_units.entry(s.name.clone()).or_default().push((
+                h.unit.clone(),
+                h.shape.clone(),
+                sigs,
+            ));
             let attack = s.kind == "attack";
             if attack {
                 t.true_positives += found.len();
@@ -583,13 +585,41 @@ pub fn evaluate(
         .into_iter()
         .filter(|(_, u)| u.len() > 1)
         .map(|(name, units)| {
-            let (first_unit, first) = &units[0];
+            // Detections needing a field a shape lacks are compared only
+            // between shapes that carry it.
+            let needy: Vec<(&str, &[String])> = labels
+                .scenarios
+                .iter()
+                .filter(|s| s.name == name)
+                .flat_map(|s| s.expect.iter())
+                .filter(|e| !e.needs.is_empty())
+                .map(|e| (e.detection.as_str(), e.needs.as_slice()))
+                .collect();
+            let lacks = |shape: &str, needs: &[String]| {
+                shape
+                    .parse::<crate::shape::Shape>()
+                    .is_ok_and(|sh| needs.iter().any(|n| sh.lacks().contains(&n.as_str())))
+            };
+            let keep = |sigs: &[String], a: &str, b: &str| -> Vec<String> {
+                sigs.iter()
+                    .filter(|sig| {
+                        !needy.iter().any(|(d, needs)| {
+                            sig.starts_with(&format!("{d} "))
+                                && (lacks(a, needs) || lacks(b, needs))
+                        })
+                    })
+                    .cloned()
+                    .collect()
+            };
+            let (first_unit, first_shape, first) = &units[0];
             let mut differences = Vec::new();
-            for (u, sigs) in &units[1..] {
-                if sigs != first {
-                    differences.push(format!(
-                        "{u} differs from {first_unit}: {sigs:?} vs {first:?}"
-                    ));
+            for (u, shape, sigs) in &units[1..] {
+                let (x, y) = (
+                    keep(sigs, shape, first_shape),
+                    keep(first, shape, first_shape),
+                );
+                if x != y {
+                    differences.push(format!("{u} differs from {first_unit}: {x:?} vs {y:?}"));
                 }
             }
             Consistency {
