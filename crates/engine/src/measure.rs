@@ -263,7 +263,7 @@ fn confirming<'a>(
             continue;
         }
         if let Some(v) = value_of(c, field, m.lower, mae)
-            && probed.get(&v).is_some_and(|t| c.time >= *t)
+            && (m.any_identity || probed.get(&v).is_some_and(|t| c.time >= *t))
         {
             hits.push((c.time, v, *c));
         }

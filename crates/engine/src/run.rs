@@ -82,7 +82,7 @@ struct KeyState {
 
 #[derive(Debug, Default)]
 struct RuleState {
-    groups: HashMap<Key, KeyState>,
+    groups: HashMap<Key, KeyState, foldhash::fast::RandomState>,
     matched: u64,
     /// Findings of episodes that closed and whose events were evicted.
     closed: Vec<Finding>,
@@ -100,6 +100,8 @@ pub struct Run<'e> {
     max_time: Option<Timestamp>,
     pushed: u64,
     retained: u64,
+    /// Reused buffer of [`Run::push`].
+    hits: Vec<(usize, bool, Key)>,
 }
 
 impl<'e> Run<'e> {
@@ -111,39 +113,61 @@ impl<'e> Run<'e> {
             max_time: None,
             pushed: 0,
             retained: 0,
+            hits: Vec::new(),
         }
     }
 
     /// Adds one event. Events no rule reads are counted and dropped.
     pub fn push(&mut self, mut ev: Event) {
         self.pushed += 1;
-        ev.derive();
         if self.max_time.is_none_or(|m| ev.time > m) {
             self.max_time = Some(ev.time);
         }
-        let mut shared: Option<Arc<Event>> = None;
+        // Which rules keep the event, decided before it is shared so that
+        // it is moved, not copied, into the rules' state.
+        let mut hits = std::mem::take(&mut self.hits);
+        let mut derived = false;
         for (i, rule) in self.engine.rules.iter().enumerate() {
             if !rule.reads(&ev) {
                 continue;
+            }
+            if !derived {
+                ev.derive();
+                derived = true;
             }
             let probe = rule.matches(&ev);
             if !probe && !rule.confirms(&ev) {
                 continue;
             }
-            let key = key_of(rule, &ev);
-            let arc = shared.get_or_insert_with(|| Arc::new(ev.clone())).clone();
-            let rs = &mut self.rules[i];
-            if probe {
-                rs.matched += 1;
+            hits.push((i, probe, key_of(rule, &ev)));
+        }
+        if !hits.is_empty() {
+            let arc = Arc::new(ev);
+            for (i, probe, key) in hits.drain(..) {
+                let rs = &mut self.rules[i];
+                if probe {
+                    rs.matched += 1;
+                }
+                let st = rs.groups.entry(key).or_default();
+                st.dirty = true;
+                self.retained += 1;
+                if probe {
+                    st.events.push(arc.clone());
+                } else {
+                    st.confirms.push(arc.clone());
+                }
             }
-            let st = rs.groups.entry(key).or_default();
-            st.dirty = true;
-            self.retained += 1;
-            if probe {
-                st.events.push(arc);
-            } else {
-                st.confirms.push(arc);
-            }
+        }
+        self.hits = hits;
+    }
+
+    /// Counts an event that no rule can use (a reader's prefilter skipped
+    /// it) exactly as [`Run::push`] would count it: it moves the latest
+    /// event time, which lookback rules evaluate at by default.
+    pub fn push_unused(&mut self, time: Timestamp) {
+        self.pushed += 1;
+        if self.max_time.is_none_or(|m| time > m) {
+            self.max_time = Some(time);
         }
     }
 
@@ -188,10 +212,13 @@ impl<'e> Run<'e> {
                     let found = self.episode_findings(rule, &key, &evs, &conf);
                     // Everything before the first still-open episode (or
                     // older than the horizon when none is open) is final.
-                    let open_start = found
+                    // Episodes that fail `require` count too: one may pass
+                    // once it grows, and evicting its start would change
+                    // what it holds (streaming would differ from batch).
+                    let open_start = episodes(rule, &evs, window)
                         .iter()
-                        .filter(|(f, _)| add(f.last_seen, window) >= watermark)
-                        .map(|(f, _)| f.first_seen)
+                        .filter(|ep| add(evs[ep.end].time, window) >= watermark)
+                        .map(|ep| evs[ep.start].time)
                         .min();
                     (found, open_start)
                 };

@@ -127,12 +127,24 @@ fn kerberos_spray_needs_many_accounts() {
         .collect();
     let f = hunt(Profile::Recommended, ev[..9].to_vec());
     assert!(f.is_empty());
-    let f = hunt(Profile::Recommended, ev);
+    let f = hunt(Profile::Recommended, ev.clone());
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].detection, "kerberos_password_spray");
     assert_eq!(f[0].unique_usernames, 10);
     assert_eq!(f[0].duration_minutes, 9);
     assert_eq!(f[0].enum_rate, 1.11);
+    assert_eq!(f[0].severity, Severity::Medium);
+    // kerbrute: the account whose password worked gets a TGT, not a 4771.
+    let mut with_hit = ev;
+    let mut tgt = win(300, "4768", "payroll", Some(IP), "0x0", None);
+    tgt.pre_auth_type = Some("2".into());
+    with_hit.push(tgt);
+    let f = hunt(Profile::Recommended, with_hit);
+    assert_eq!(f[0].severity, Severity::Critical);
+    assert_eq!(
+        f[0].extra["credential_confirmed_accounts"],
+        serde_json::json!(["payroll"])
+    );
 }
 
 #[test]

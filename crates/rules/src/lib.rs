@@ -139,6 +139,40 @@ mod tests {
     }
 
     #[test]
+    fn may_use_follows_the_result_codes_of_where_and_confirm() {
+        use idrecon_core::{EventKind, Field};
+        let with_code =
+            |code: Option<&'static str>| move |f: Field| (f == Field::ResultCode).then_some(code);
+        let usable = |p: Profile, code: Option<&'static str>, table: &str| {
+            let c = Catalogue::load(p, &[]).expect("loads");
+            let known = with_code(code);
+            c.rules()
+                .iter()
+                .any(|r| r.may_use(EventKind::EntraSignIn, table, &known))
+        };
+        // Successes confirm (and mfa_sweep counts them) in the recommended
+        // profile; the seed profile never uses them.
+        assert!(usable(Profile::Recommended, Some("0"), "SigninLogs"));
+        assert!(!usable(Profile::Seed, Some("0"), "SigninLogs"));
+        assert!(usable(Profile::Seed, Some("50034"), "SigninLogs"));
+        // The seed reads SigninLogs only; KQL semantics make a missing code "".
+        assert!(!usable(
+            Profile::Seed,
+            Some("50034"),
+            "AADNonInteractiveUserSignInLogs"
+        ));
+        assert!(!usable(Profile::Seed, None, "SigninLogs"));
+        assert!(!usable(Profile::Recommended, Some("50140"), "SigninLogs"));
+        // Unknown code: anything may be used.
+        let c = Catalogue::load(Profile::Seed, &[]).expect("loads");
+        assert!(
+            c.rules()
+                .iter()
+                .any(|r| r.may_use(EventKind::EntraSignIn, "SigninLogs", &|_| None))
+        );
+    }
+
+    #[test]
     fn kql_semantics_of_predicates() {
         use idrecon_core::{Event, EventKind, Field, Origin, Timestamp};
         let mut e = Event::new(

@@ -94,6 +94,36 @@ impl Rule {
             .is_some_and(|p| p.eval(ev, self.missing_as_empty))
     }
 
+    /// Whether this rule could use (match or be confirmed by) an event of
+    /// which only some fields are known: `known(field)` is `Some(value)`
+    /// for a known field (`Some(None)`: known to be absent) and `None` for
+    /// one not looked at. `false` only when no event with those values can
+    /// pass `where` or `confirm`; readers use this to skip records before
+    /// normalizing them fully.
+    pub fn may_use<'v>(
+        &self,
+        kind: EventKind,
+        table: &str,
+        known: &dyn Fn(Field) -> Option<Option<&'v str>>,
+    ) -> bool {
+        if !self.kinds.contains(&kind)
+            || !(self.tables.is_empty() || self.tables.iter().any(|t| t == table))
+        {
+            return false;
+        }
+        let mae = self.missing_as_empty;
+        // `where` can pass unless one of its conditions is known false.
+        let filter_may = self
+            .filter
+            .iter()
+            .all(|p| p.eval_partial(known, mae) != Some(false));
+        let confirm_may = self
+            .confirm
+            .as_ref()
+            .is_some_and(|p| p.eval_partial(known, mae) != Some(false));
+        filter_may || confirm_may
+    }
+
     /// A measure by name.
     pub fn measure(&self, name: &str) -> Option<&Measure> {
         self.measures.iter().find(|m| m.name == name)
@@ -251,6 +281,61 @@ impl Predicate {
             Predicate::Any(ps) => ps.iter().any(|p| p.eval(ev, missing_as_empty)),
             Predicate::All(ps) => ps.iter().all(|p| p.eval(ev, missing_as_empty)),
             Predicate::Not(p) => !p.eval(ev, missing_as_empty),
+        }
+    }
+
+    /// Three-valued evaluation over partly known fields (see
+    /// [`Rule::may_use`]): `Some(result)` when the known fields decide it,
+    /// `None` when it depends on a field not looked at.
+    pub fn eval_partial<'v>(
+        &self,
+        known: &dyn Fn(Field) -> Option<Option<&'v str>>,
+        missing_as_empty: bool,
+    ) -> Option<bool> {
+        let get = |f: &Field| -> Option<Option<&'v str>> {
+            known(*f).map(|v| match v {
+                Some(v) => Some(v),
+                None if missing_as_empty => Some(""),
+                None => None,
+            })
+        };
+        match self {
+            Predicate::In(f, vals) => {
+                get(f).map(|v| v.is_some_and(|v| vals.iter().any(|x| x == v)))
+            }
+            Predicate::InCi(f, vals) => {
+                get(f).map(|v| v.is_some_and(|v| vals.iter().any(|x| eq_ci(x, v))))
+            }
+            Predicate::Contains(f, subs) => get(f).map(|v| {
+                v.is_some_and(|v| {
+                    let lv = v.to_lowercase();
+                    subs.iter().any(|s| lv.contains(&s.to_lowercase()))
+                })
+            }),
+            Predicate::NotEmpty(f) => known(*f).map(|v| v.is_some_and(|v| !v.is_empty())),
+            Predicate::Any(ps) => {
+                let mut unknown = false;
+                for p in ps {
+                    match p.eval_partial(known, missing_as_empty) {
+                        Some(true) => return Some(true),
+                        None => unknown = true,
+                        Some(false) => {}
+                    }
+                }
+                if unknown { None } else { Some(false) }
+            }
+            Predicate::All(ps) => {
+                let mut unknown = false;
+                for p in ps {
+                    match p.eval_partial(known, missing_as_empty) {
+                        Some(false) => return Some(false),
+                        None => unknown = true,
+                        Some(true) => {}
+                    }
+                }
+                if unknown { None } else { Some(true) }
+            }
+            Predicate::Not(p) => p.eval_partial(known, missing_as_empty).map(|b| !b),
         }
     }
 
@@ -427,6 +512,11 @@ pub struct Measure {
     /// Grouping field of `max_per`.
     #[serde(default)]
     pub per: Option<Field>,
+    /// `confirmed`: a confirm event counts for any identity during the
+    /// episode, not only for identities that were probed (kerbrute's spray
+    /// leaves only a TGT success for the account whose password worked).
+    #[serde(default)]
+    pub any_identity: bool,
 }
 
 impl Measure {
