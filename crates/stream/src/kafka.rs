@@ -116,6 +116,8 @@ pub(crate) struct KafkaSource {
     group: String,
     max_record: usize,
     metrics: Arc<Metrics>,
+    /// Raw partitions: assigned ones (direct mode) or all (repartition).
+    upstream: Mutex<Vec<u32>>,
 }
 
 impl KafkaSource {
@@ -198,7 +200,22 @@ impl KafkaSource {
                 )
             }
         };
+        let mut upstream = Vec::new();
+        if k.repartition.is_some() {
+            for (ti, t) in topics.iter().enumerate() {
+                let md = consumer
+                    .client()
+                    .fetch_metadata(Some(t), Duration::from_secs(10))
+                    .map_err(|e| kerr("cannot read the topic metadata", e))?;
+                for mt in md.topics().iter().filter(|x| x.name() == t) {
+                    for p in mt.partitions() {
+                        upstream.push(((ti as u32) << 16) | (p.id() as u32 & 0xffff));
+                    }
+                }
+            }
+        }
         Ok(KafkaSource {
+            upstream: Mutex::new(upstream),
             topics,
             consumer,
             log,
@@ -331,6 +348,9 @@ impl KafkaSource {
                     let owned = self.direct_owned.load(Ordering::Relaxed);
                     if assign && !parts.is_empty() && !owned {
                         self.direct_owned.store(true, Ordering::Relaxed);
+                        if let Ok(mut u) = self.upstream.lock() {
+                            *u = parts.iter().map(|(t, p)| self.src_id(t, *p)).collect();
+                        }
                         p.rebalance.push((true, 0, format!("kafka-{}", self.group)));
                     } else if !assign && owned {
                         self.direct_owned.store(false, Ordering::Relaxed);
@@ -454,6 +474,10 @@ impl Source for KafkaSource {
             Some(rt) => format!("{rt}/{pos_src}"),
             None => self.name(pos_src),
         }
+    }
+
+    fn clocks(&self, _shard: usize) -> Vec<u32> {
+        self.upstream.lock().map(|u| u.clone()).unwrap_or_default()
     }
 
     fn restore(&mut self, _: usize, _: &BTreeMap<String, Pos>) -> Result<(), StreamError> {

@@ -389,7 +389,8 @@ fn open_shard<'e>(
     if let Some(c) = &ckpt {
         src.restore(id, &c.resume)?;
     }
-    Ok(Shard::new(name, scfg, ckpt, recovered))
+    let clocks = src.clocks(id);
+    Ok(Shard::new(name, scfg, ckpt, recovered, &clocks))
 }
 
 fn checkpoint_all(

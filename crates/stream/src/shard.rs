@@ -105,6 +105,7 @@ impl<'e> Shard<'e> {
         cfg: &ShardConfig<'e>,
         restored: Option<Checkpoint>,
         recovered: &Ledger,
+        expected_clocks: &[u32],
     ) -> Shard<'e> {
         let rules = cfg.engines.iter().flat_map(|e| e.rules());
         let wmax = rules
@@ -152,6 +153,10 @@ impl<'e> Shard<'e> {
                 .collect();
         }
         s.ledger.merge(recovered);
+        let now = Instant::now();
+        for c in expected_clocks {
+            s.clocks.insert(*c, (None, now));
+        }
         s
     }
 
@@ -340,8 +345,10 @@ impl<'e> Shard<'e> {
         for (max, last) in self.clocks.values() {
             if now.duration_since(*last) < cfg.idle {
                 any_active = true;
+                // An active source that has delivered nothing yet holds
+                // the watermark back.
                 let Some(m) = max else {
-                    continue;
+                    return None;
                 };
                 let c = m.checked_sub(lateness).unwrap_or(Timestamp::MIN);
                 active = Some(active.map_or(c, |a| a.min(c)));

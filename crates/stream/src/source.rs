@@ -47,6 +47,11 @@ pub(crate) trait Source {
     fn restore(&mut self, shard: usize, resume: &BTreeMap<String, Pos>) -> Result<(), StreamError>;
     /// Positions that are safe to resume from (findings are durable).
     fn commit(&mut self, shard: usize, resume: &BTreeMap<String, Pos>) -> Result<(), StreamError>;
+    /// Clock sources a shard must hear from (or see go idle) before its
+    /// watermark moves: Kafka partitions that have not delivered yet.
+    fn clocks(&self, _shard: usize) -> Vec<u32> {
+        Vec::new()
+    }
 }
 
 /// Reads a line of at most `max` bytes (+ line ending) into `buf`; a longer
