@@ -4,8 +4,9 @@
 //!
 //! - the recommended `auth_username_enumeration` (sliding windows: for each
 //!   event time `t` the window is `(t − length, t]`; qualifying windows of
-//!   one source that share an event form one episode) equals a brute force
-//!   over every window end point;
+//!   one source that share an event form one episode; completed MFA
+//!   interrupts and duplicate rows are not probes, docs/DETECTIONS.md)
+//!   equals a brute force over every window end point;
 //! - the seed `auth_username_enumeration` (one lookback evaluation at `now`:
 //!   `time > now − length`, KQL string semantics) equals a direct
 //!   group-and-count;
@@ -44,6 +45,10 @@ const PASSWORD_OK: &[&str] = &[
     "530035", "500121", "90072",
 ];
 const SUCCESS: &str = "0";
+/// MFA interrupts that a success of the same account from the same source
+/// within `COMPLETION` seconds completes: ordinary sign-ins, not probes.
+const MFA_INTERRUPT: &[&str] = &["50072", "50074", "50076", "50079", "50158"];
+const COMPLETION: i64 = 300;
 /// The seed rule's codes (rules/seed/auth_username_enumeration.yml).
 const SEED_CODES: &[&str] = &["50034", "50053", "50055", "50057", "50072", "50076"];
 
@@ -208,6 +213,9 @@ struct RecFinding {
     confirmed: BTreeSet<String>,
 }
 
+/// A window as `(first event second, end second, distinct accounts, rows)`.
+type Peak = (i64, i64, u64, u64);
+
 fn reference_recommended(events: &[Event], threshold: u64, window: i64) -> Vec<RecFinding> {
     let reads = |e: &Event| {
         e.kind == EventKind::EntraSignIn
@@ -221,8 +229,14 @@ fn reference_recommended(events: &[Event], threshold: u64, window: i64) -> Vec<R
         .filter(|s| !s.is_empty())
         .collect();
     for src in sources {
-        // Probe rows of this source, duplicate rows (same request id,
-        // account and code, compared case-insensitively) counted once.
+        let confirms: Vec<&Event> = events
+            .iter()
+            .filter(|e| reads(e) && e.source_ip.as_deref() == Some(src.as_str()))
+            .filter(|e| e.result_code.as_deref() == Some(SUCCESS))
+            .collect();
+        // Probe rows of this source, without completed MFA interrupts, and
+        // duplicate rows (same request id, account and code, compared
+        // case-insensitively) counted once.
         let mut seen = BTreeSet::new();
         let mut probes: Vec<&Event> = Vec::new();
         for e in events {
@@ -232,6 +246,17 @@ fn reference_recommended(events: &[Event], threshold: u64, window: i64) -> Vec<R
             if !is_in(&e.result_code, &all_codes) {
                 continue;
             }
+            let completed = is_in(&e.result_code, MFA_INTERRUPT)
+                && e.user.as_deref().is_some_and(|u| {
+                    confirms.iter().any(|c| {
+                        c.user.as_deref().map(norm) == Some(norm(u))
+                            && c.time >= e.time
+                            && c.time.as_second() <= e.time.as_second() + COMPLETION
+                    })
+                });
+            if completed {
+                continue;
+            }
             if let (Some(r), Some(u), Some(c)) = (&e.request_id, &e.user, &e.result_code)
                 && !seen.insert((norm(r), norm(u), norm(c)))
             {
@@ -239,11 +264,6 @@ fn reference_recommended(events: &[Event], threshold: u64, window: i64) -> Vec<R
             }
             probes.push(e);
         }
-        let confirms: Vec<&Event> = events
-            .iter()
-            .filter(|e| reads(e) && e.source_ip.as_deref() == Some(src.as_str()))
-            .filter(|e| e.result_code.as_deref() == Some(SUCCESS))
-            .collect();
         let in_window = |end: i64, e: &&Event| {
             let t = e.time.as_second();
             end - window < t && t <= end
@@ -256,8 +276,8 @@ fn reference_recommended(events: &[Event], threshold: u64, window: i64) -> Vec<R
         };
         // Every window end point, in time order.
         let ends: BTreeSet<i64> = probes.iter().map(|e| e.time.as_second()).collect();
-        // (first end, last end, peak (start, end, value, rows))
-        let mut episodes: Vec<(i64, i64, (i64, i64, u64, u64))> = Vec::new();
+        // (first end, last end, peak)
+        let mut episodes: Vec<(i64, i64, Peak)> = Vec::new();
         for &end in &ends {
             let w: Vec<&Event> = probes
                 .iter()
@@ -683,4 +703,48 @@ proptest! {
         let parts: Vec<Vec<&Event>> = bounds.windows(2).map(|w| evs[w[0]..w[1]].to_vec()).collect();
         prop_assert_eq!(via_files(&rules, &parts), whole);
     }
+}
+
+/// The case `streaming_equals_batch` found: an episode that fails
+/// `password_spray`'s `require` (not-found ratio at most 0.2) while still
+/// open must keep its start. Evicting the old not-found probe at the
+/// watermark made the rest of the episode pass, and `watch` reported a
+/// spray that `hunt` does not.
+#[test]
+fn streaming_keeps_the_start_of_an_open_episode_that_fails_require() {
+    let ev = |secs: i64, user: &str, code: &str, n: u64| {
+        let mut e = Event::new(
+            at(secs),
+            EventKind::EntraSignIn,
+            table::SIGNIN_LOGS,
+            Origin { file: 0, record: n },
+        );
+        e.user = Some(user.into());
+        e.result_code = Some(code.into());
+        e.source_ip = Some("198.51.100.7".into());
+        e.request_id = Some(format!("req-{n}"));
+        e
+    };
+    let evs = vec![
+        ev(0, "ann@c.com", "50034", 1),
+        ev(48 * 60, "ann@c.com", "50126", 2),
+        ev(48 * 60, "cy@c.com", "50126", 3),
+        ev(52 * 60 + 20, "bob@c.com", "50126", 4),
+    ];
+    let rules = rules(
+        Profile::Recommended,
+        &["password_spray.threshold=3".to_string()],
+        Some("password_spray"),
+    );
+    let batch = run(&rules, Profile::Recommended, None, &evs);
+    assert!(batch.is_empty(), "{batch:?}");
+    let engine = EngineBuilder::new()
+        .rules(rules.iter().cloned())
+        .profile("recommended")
+        .build();
+    let mut stream = engine.run(vec!["input".into()]);
+    evs.iter().cloned().for_each(|e| stream.push(e));
+    // Past one window after the not-found probe, before the episode ends.
+    assert!(stream.advance(at(70 * 60)).is_empty());
+    assert_eq!(stream.finish().0, batch);
 }
