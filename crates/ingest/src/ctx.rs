@@ -2,7 +2,7 @@
 //! and what the file turned out to contain (for its shape name).
 
 use crate::entra::{self, Dialect, Family};
-use crate::{FileReport, IngestError, IngestOptions, InputFile};
+use crate::{EventSink, FastPath, FileReport, IngestError, IngestOptions, InputFile, Prefilter};
 use idrecon_core::event::table;
 use idrecon_core::{Event, FileStats, Origin};
 use serde_json::{Map, Value};
@@ -46,7 +46,13 @@ pub(crate) struct Ctx<'a> {
     /// Sign-in table suggested by the file name (portal downloads).
     pub hint: Option<&'static str>,
     pub stats: FileStats,
-    pub sink: &'a mut dyn FnMut(Event),
+    pub sink: &'a mut dyn EventSink,
+    /// Read flat sign-ins with the scanning reader.
+    pub fast: bool,
+    /// Skip records no rule can use.
+    pub prefilter: Option<Prefilter>,
+    /// Buffers of the scanning reader.
+    pub scratch: crate::fast::flat::Scratch,
     container: Container,
     dialects: Vec<(Dialect, Option<Family>)>,
     error: Option<String>,
@@ -58,7 +64,8 @@ impl<'a> Ctx<'a> {
         file: &'a InputFile,
         index: u32,
         opts: &'a IngestOptions,
-        sink: &'a mut dyn FnMut(Event),
+        fast: &FastPath,
+        sink: &'a mut dyn EventSink,
     ) -> Self {
         let hint = file.path.as_deref().and_then(table_hint_from_name);
         Ctx {
@@ -68,6 +75,9 @@ impl<'a> Ctx<'a> {
             hint,
             stats: FileStats::default(),
             sink,
+            fast: fast.enabled,
+            prefilter: fast.prefilter.clone(),
+            scratch: Default::default(),
             container: Container::Unknown,
             dialects: Vec::new(),
             error: None,
@@ -124,20 +134,30 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn origin(&self, record: u64) -> Origin {
+    pub(crate) fn origin(&self, record: u64) -> Origin {
         Origin {
             file: self.index,
             record,
         }
     }
 
-    fn emit(&mut self, ev: Event, dialect: Dialect, family: Option<Family>) -> Flow {
-        self.stats.used(ev.kind);
+    pub(crate) fn emit(&mut self, ev: Event, dialect: Dialect, family: Option<Family>) -> Flow {
+        self.note_used(ev.kind, dialect, family);
+        self.sink.event(ev);
+        ControlFlow::Continue(())
+    }
+
+    /// Counts a used record (emitted or skipped by the prefilter).
+    pub(crate) fn note_used(
+        &mut self,
+        kind: idrecon_core::EventKind,
+        dialect: Dialect,
+        family: Option<Family>,
+    ) {
+        self.stats.used(kind);
         if !self.dialects.contains(&(dialect, family)) {
             self.dialects.push((dialect, family));
         }
-        (self.sink)(ev);
-        ControlFlow::Continue(())
     }
 
     /// Normalizes one parsed JSON record of any dialect.

@@ -50,8 +50,8 @@ pub(crate) enum Family {
 /// Earliest and latest accepted event times (1990-01-01, 2100-01-01): a
 /// timestamp outside is a default or corrupt value (`0001-01-01`, FILETIME
 /// zero `1601-01-01`), not an event time.
-const MIN_SECOND: i64 = 631_152_000;
-const MAX_SECOND: i64 = 4_102_444_800;
+pub(crate) const MIN_SECOND: i64 = 631_152_000;
+pub(crate) const MAX_SECOND: i64 = 4_102_444_800;
 
 /// Keys by which a Log Analytics row (PascalCase) is recognised.
 const LA_MARKERS: &[&str] = &[

@@ -115,6 +115,11 @@ fn ndjson_line(ctx: &mut Ctx<'_>, line: &[u8], line_no: u64) -> Flow {
             );
         }
     };
+    if ctx.fast
+        && let Some(flow) = crate::fast::ndjson_line(ctx, text, line_no)
+    {
+        return flow;
+    }
     match serde_json::from_str::<Value>(text) {
         Ok(v) => line_value(ctx, v, line_no),
         Err(e) => ctx.reject(line_no, format!("invalid JSON: {}", line_error(&e))),

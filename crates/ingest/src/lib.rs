@@ -37,13 +37,15 @@
 mod csvin;
 mod ctx;
 mod entra;
+mod fast;
 mod json;
 mod paths;
 mod source;
 pub mod stream;
 
-use idrecon_core::{Event, FileStats};
+use idrecon_core::{Event, EventKind, FileStats, Timestamp};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub use paths::expand_paths;
 
@@ -193,7 +195,20 @@ pub fn read_file(
     opts: &IngestOptions,
     sink: &mut dyn FnMut(Event),
 ) -> Result<FileReport, IngestError> {
-    let mut ctx = ctx::Ctx::new(file, index, opts, sink);
+    let fast = FastPath::from_env();
+    read_file_into(file, index, opts, &fast, &mut Plain(sink))
+}
+
+/// [`read_file`] with explicit fast-path settings and a sink that is also
+/// told about the events the prefilter skipped.
+pub fn read_file_into(
+    file: &InputFile,
+    index: u32,
+    opts: &IngestOptions,
+    fast: &FastPath,
+    sink: &mut dyn EventSink,
+) -> Result<FileReport, IngestError> {
+    let mut ctx = ctx::Ctx::new(file, index, opts, fast, sink);
     source::read_input(&mut ctx, file);
     ctx.finish()
 }
@@ -205,10 +220,133 @@ pub fn read_all(
     opts: &IngestOptions,
     sink: &mut dyn FnMut(Event),
 ) -> Result<IngestReport, IngestError> {
+    let fast = FastPath::from_env();
+    read_all_into(files, opts, &fast, &mut Plain(sink))
+}
+
+/// [`read_all`] with explicit fast-path settings (prefilter, threads) and a
+/// sink that is also told about skipped events.
+///
+/// Events reach `sink` in file order within a file; with several threads,
+/// events of different files (and of different parts of one large NDJSON
+/// file) may interleave, but file indexes, record numbers, reports and
+/// reject lists are exactly those of a sequential read.
+pub fn read_all_into(
+    files: &[InputFile],
+    opts: &IngestOptions,
+    fast: &FastPath,
+    sink: &mut dyn EventSink,
+) -> Result<IngestReport, IngestError> {
     let mut report = IngestReport::default();
     for (i, f) in files.iter().enumerate() {
         let index = u32::try_from(i).unwrap_or(u32::MAX);
-        report.files.push(read_file(f, index, opts, sink)?);
+        sink.file_start(i, f);
+        let r = read_file_into(f, index, opts, fast, sink)?;
+        sink.file_done(i, f, &r);
+        report.files.push(r);
     }
     Ok(report)
+}
+
+/// Receives what the readers produce.
+pub trait EventSink {
+    /// A normalized event.
+    fn event(&mut self, ev: Event);
+    /// A record that was read and counted as used, but that the
+    /// [`FastPath::prefilter`] said no rule can use; only its time and kind
+    /// are given (a batch engine still needs the latest event time).
+    fn skipped(&mut self, time: Timestamp, kind: EventKind) {
+        let _ = (time, kind);
+    }
+    /// [`read_all_into`] starts reading file `index` (for progress).
+    fn file_start(&mut self, index: usize, file: &InputFile) {
+        let _ = (index, file);
+    }
+    /// [`read_all_into`] finished file `index` (for progress).
+    fn file_done(&mut self, index: usize, file: &InputFile, report: &FileReport) {
+        let _ = (index, file, report);
+    }
+}
+
+/// Adapts a closure that only takes events.
+struct Plain<'f>(&'f mut dyn FnMut(Event));
+
+impl EventSink for Plain<'_> {
+    fn event(&mut self, ev: Event) {
+        (self.0)(ev)
+    }
+}
+
+/// Decides from a record's kind, table and result code whether any active
+/// rule could use it (`true` when unsure). Built by the caller from its
+/// rules; records it answers `false` for are counted but not normalized.
+#[derive(Clone)]
+pub struct Prefilter(Arc<PrefilterFn>);
+
+type PrefilterFn = dyn Fn(EventKind, &str, Option<&str>) -> bool + Send + Sync;
+
+impl Prefilter {
+    /// A prefilter from `may_use(kind, table, result_code)`.
+    pub fn new(
+        may_use: impl Fn(EventKind, &str, Option<&str>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Prefilter(Arc::new(may_use))
+    }
+
+    /// Whether an event of this kind, table and result code may be used.
+    pub fn may_use(&self, kind: EventKind, table: &str, result_code: Option<&str>) -> bool {
+        (self.0)(kind, table, result_code)
+    }
+}
+
+impl std::fmt::Debug for Prefilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Prefilter(..)")
+    }
+}
+
+/// Settings of the fast reading paths. Every fast path gives exactly the
+/// events, counts and reject reasons of the plain reading (it falls back
+/// to the plain reading for anything unusual); only the prefilter changes
+/// what reaches the sink, by design.
+#[derive(Debug, Clone)]
+pub struct FastPath {
+    /// Read flat sign-in records (Log Analytics rows, Graph objects) with
+    /// the scanning reader instead of a full JSON parse.
+    pub enabled: bool,
+    /// Skip records no rule can use (see [`EventSink::skipped`]).
+    pub prefilter: Option<Prefilter>,
+    /// Threads for reading (1: everything on the calling thread).
+    pub threads: usize,
+}
+
+impl FastPath {
+    /// Everything off: the plain, sequential reading.
+    pub fn off() -> Self {
+        FastPath {
+            enabled: false,
+            prefilter: None,
+            threads: 1,
+        }
+    }
+
+    /// The scanning reader on, no prefilter, one thread — unless the
+    /// environment variable `IDRECON_FAST_PATH` is `0`, `off` or `false`.
+    pub fn from_env() -> Self {
+        FastPath {
+            enabled: env_allows_fast_path(),
+            prefilter: None,
+            threads: 1,
+        }
+    }
+}
+
+/// False when `IDRECON_FAST_PATH` is set to `0`, `off`, `no` or `false`.
+pub fn env_allows_fast_path() -> bool {
+    !std::env::var("IDRECON_FAST_PATH").is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "0" | "off" | "no" | "false"
+        )
+    })
 }

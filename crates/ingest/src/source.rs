@@ -112,7 +112,8 @@ fn dispatch(ctx: &mut Ctx<'_>, src: Src, allow_utf16: bool) {
     if idrecon_winlog::is_evtx(&head) {
         ctx.set_container(Container::Evtx);
         let bytes = read_to_end(ctx, &mut src);
-        idrecon_winlog::read_evtx(bytes, ctx.index, &mut ctx.stats, &mut *ctx.sink);
+        let sink = &mut *ctx.sink;
+        idrecon_winlog::read_evtx(bytes, ctx.index, &mut ctx.stats, &mut |e| sink.event(e));
         return;
     }
     let first = head.iter().position(|b| !b.is_ascii_whitespace());
@@ -129,7 +130,13 @@ fn dispatch(ctx: &mut Ctx<'_>, src: Src, allow_utf16: bool) {
             let bytes = read_to_end(ctx, &mut src);
             match String::from_utf8(bytes) {
                 Ok(text) => {
-                    idrecon_winlog::read_event_xml(&text, ctx.index, &mut ctx.stats, &mut *ctx.sink);
+                    let sink = &mut *ctx.sink;
+                    idrecon_winlog::read_event_xml(
+                        &text,
+                        ctx.index,
+                        &mut ctx.stats,
+                        &mut |e| sink.event(e),
+                    );
                 }
                 Err(e) => ctx.file_error(format!(
                     "the XML is not valid UTF-8 (invalid byte at offset {}); save it as UTF-8",

@@ -1,0 +1,2 @@
+//! Micro-benchmarks (written below).
+fn main() {}

@@ -1,0 +1,41 @@
+//! The hunt pipeline (rules → readers → engine) without report output, for
+//! timing the readers' fast paths against the plain reading.
+//!
+//! ```text
+//! idrecon-hunt-bench [--profile seed|recommended] [--plain] [--no-prefilter] [--threads N] PATH...
+//! ```
+//!
+//! Prints one line: files, records read/used/rejected, events pushed,
+//! findings, and a digest of the findings (equal digests: equal findings).
+
+use idrecon_bench::hunt;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut cfg = hunt::Config::default();
+    let mut paths = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--profile" => cfg.profile = it.next().unwrap_or_default(),
+            "--plain" => cfg.fast = false,
+            "--no-prefilter" => cfg.prefilter = false,
+            "--threads" => cfg.threads = it.next().and_then(|t| t.parse().ok()).unwrap_or(1),
+            _ => paths.push(std::path::PathBuf::from(a)),
+        }
+    }
+    match hunt::run(&cfg, &paths) {
+        Ok(o) => {
+            println!(
+                "files={} read={} used={} rejected={} pushed={} findings={} digest={:016x}",
+                o.files, o.read, o.used, o.rejected, o.pushed, o.findings, o.digest
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}

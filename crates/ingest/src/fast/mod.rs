@@ -1,0 +1,39 @@
+//! Fast reading paths: a scanning reader for flat sign-in records that
+//! builds no JSON tree, and the rule-derived prefilter that skips records
+//! no rule can use before they are normalized.
+//!
+//! Both give exactly what the plain reading gives: the scanning reader
+//! falls back to the full parse for anything it does not handle (see
+//! [`flat`]), and a skipped record is counted as used like any other.
+
+pub(crate) mod flat;
+pub(crate) mod scan;
+
+use crate::ctx::{Ctx, Flow};
+use std::ops::ControlFlow;
+
+/// Reads one NDJSON line the fast way; `None` when the full parse must
+/// decide.
+pub(crate) fn ndjson_line(ctx: &mut Ctx<'_>, text: &str, line_no: u64) -> Option<Flow> {
+    let mut scratch = std::mem::take(&mut ctx.scratch);
+    let flow = match flat::signin(text, &mut scratch, ctx.hint) {
+        Err(scan::Bail) => None,
+        Ok(s) => {
+            let skip = ctx
+                .prefilter
+                .as_ref()
+                .is_some_and(|p| !p.may_use(s.kind, s.table, s.result_code.as_deref()));
+            if skip {
+                ctx.note_used(s.kind, s.dialect, Some(s.family));
+                ctx.sink.skipped(s.time, s.kind);
+                Some(ControlFlow::Continue(()))
+            } else {
+                let (dialect, family) = (s.dialect, s.family);
+                let ev = s.into_event(ctx.origin(line_no));
+                Some(ctx.emit(ev, dialect, Some(family)))
+            }
+        }
+    };
+    ctx.scratch = scratch;
+    flow
+}
