@@ -230,11 +230,6 @@ pub fn watch(a: WatchArgs) -> Result<ExitCode> {
         );
     }
     let out = idrecon_stream::watch(cfg)?;
-    if let Some(addr) = out.metrics_addr
-        && !a.quiet
-    {
-        eprintln!("watch: metrics were served on http://{addr}/metrics");
-    }
     if !a.quiet {
         for r in out.rejects.iter().take(5) {
             eprintln!("rejected {r}");

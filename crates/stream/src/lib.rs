@@ -118,6 +118,19 @@ pub struct WatchConfig {
     pub webhook: WebhookOptions,
     /// Kafka / Event Hubs settings (source `kafka:`).
     pub kafka: KafkaOptions,
+    /// Applied to every finding before it is emitted (e.g. the CLI's
+    /// investigation guide); must be deterministic.
+    pub decorate: Option<Decorator>,
+}
+
+/// A deterministic change applied to every emitted finding.
+#[derive(Clone)]
+pub struct Decorator(pub Arc<dyn Fn(&mut idrecon_core::Finding) + Send + Sync>);
+
+impl std::fmt::Debug for Decorator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Decorator")
+    }
 }
 
 impl Default for WatchConfig {
@@ -142,6 +155,7 @@ impl Default for WatchConfig {
             metrics_addr: None,
             webhook: WebhookOptions::default(),
             kafka: KafkaOptions::default(),
+            decorate: None,
         }
     }
 }
@@ -166,10 +180,12 @@ pub struct WatchOutcome {
 pub fn watch(cfg: WatchConfig) -> Result<WatchOutcome, StreamError> {
     let metrics = Arc::new(Metrics::default());
     let metrics_addr = match cfg.metrics_addr {
-        Some(a) => Some(
-            metrics::serve(a, metrics.clone())
-                .map_err(|e| StreamError::Config(format!("cannot listen on {a}: {e}")))?,
-        ),
+        Some(a) => {
+            let bound = metrics::serve(a, metrics.clone())
+                .map_err(|e| StreamError::Config(format!("cannot listen on {a}: {e}")))?;
+            eprintln!("watch: metrics on http://{bound}/metrics");
+            Some(bound)
+        }
         None => None,
     };
     let usr1 = Arc::new(AtomicBool::new(false));
@@ -244,6 +260,7 @@ pub fn watch(cfg: WatchConfig) -> Result<WatchOutcome, StreamError> {
         max_buffered: cfg.max_buffered,
         max_retained: cfg.max_retained,
         allow: cfg.allowlist.as_ref(),
+        decorate: cfg.decorate.clone(),
         metrics: &metrics,
     };
     let mut shards: HashMap<usize, Shard<'_>> = HashMap::new();

@@ -28,6 +28,7 @@ pub(crate) struct ShardConfig<'a> {
     pub max_buffered: usize,
     pub max_retained: u64,
     pub allow: Option<&'a Allowlist>,
+    pub decorate: Option<crate::Decorator>,
     pub metrics: &'a Metrics,
 }
 
@@ -386,6 +387,9 @@ impl<'e> Shard<'e> {
             return;
         }
         fix_evidence(&mut f, names);
+        if let Some(d) = &cfg.decorate {
+            (d.0)(&mut f);
+        }
         let crossed = f.threshold_crossed_at;
         let value = match serde_json::to_value(&f) {
             Ok(v) => v,

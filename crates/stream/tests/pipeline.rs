@@ -131,11 +131,14 @@ fn late_events_are_counted_and_kept() {
     assert_eq!(v["record_number"], lines.len());
 }
 
+/// Requests a receiver saw: status answered, idempotency key, body.
+type Seen = Arc<Mutex<Vec<(u16, String, String)>>>;
+
 /// A receiver that answers 503 to the first `fail` requests.
-fn receiver(fail: usize) -> (String, Arc<Mutex<Vec<(u16, String, String)>>>) {
+fn receiver(fail: usize) -> (String, Seen) {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}/hook?token=secret", l.local_addr().expect("addr"));
-    let seen: Arc<Mutex<Vec<(u16, String, String)>>> = Arc::default();
+    let seen: Seen = Arc::default();
     let s2 = seen.clone();
     std::thread::spawn(move || {
         for (n, conn) in l.incoming().enumerate() {
