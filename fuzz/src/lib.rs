@@ -85,6 +85,7 @@ pub fn options_for(len: usize) -> IngestOptions {
         strict: len % 7 == 3,
         max_record_bytes: if len % 5 == 1 { 96 } else { 1 << 20 },
         max_decompressed_bytes: 1 << 20,
+        max_document_bytes: 1 << 20,
     }
 }
 

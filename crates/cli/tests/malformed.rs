@@ -1295,3 +1295,44 @@ fn a_directory_loop_through_symlinks_reads_each_file_once() {
     assert_eq!(o.report["totals"]["used"], 2);
     assert_eq!(o.code, 0);
 }
+
+/// `max_document_bytes` (default 1 GiB): a compressed JSON document is read
+/// into memory only up to the cap, the records before the cut are used and
+/// the file says why it stopped. Before this cap a 1 MB gzip of `[` and
+/// 1 GiB of spaces took 1.2 GB of memory (bounded only by the 16 GiB
+/// `max_decompressed_bytes`).
+#[test]
+fn a_compressed_document_is_read_into_memory_only_up_to_the_cap() {
+    use idrecon_ingest::{IngestOptions, InputFile, read_file};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = IngestOptions {
+        max_document_bytes: 1 << 20,
+        ..IngestOptions::default()
+    };
+    let prefix = format!("[{},{},", row(0, "a@contoso.com"), row(1, "b@contoso.com"));
+    let runs = (64 << 20) / 258;
+    let doc = write(
+        dir.path(),
+        "bomb.json.gz",
+        &gzip_bomb(prefix.as_bytes(), b' ', runs, b"]"),
+    );
+    let mut n = 0u64;
+    let r = read_file(&InputFile::from_path(&doc), 0, &opts, &mut |_| n += 1).expect("non-strict");
+    assert!(r.stats.reconciles());
+    assert_eq!((r.stats.read, r.stats.used, n), (2, 2, 2));
+    let note = r.error.expect("note");
+    assert!(
+        note.contains(
+            "gzip data holds a JSON document, XML or EVTX file larger than 1048576 bytes"
+        ) && note.contains("(max_document_bytes)"),
+        "{note}"
+    );
+    // The same document uncompressed is read whole.
+    let plain = write(
+        dir.path(),
+        "small.json",
+        format!("{prefix}{}]", row(2, "c@contoso.com")).as_bytes(),
+    );
+    let r = read_file(&InputFile::from_path(&plain), 0, &opts, &mut |_| {}).expect("read");
+    assert_eq!((r.stats.read, r.stats.used, r.error), (3, 3, None));
+}

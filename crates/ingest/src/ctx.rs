@@ -53,6 +53,8 @@ pub(crate) struct Ctx<'a> {
     pub prefilter: Option<Prefilter>,
     /// Buffers of the scanning reader.
     pub scratch: crate::fast::flat::Scratch,
+    /// The compression of the input (`gzip`, `zstd`), `None` when plain.
+    pub compressed: Option<&'static str>,
     container: Container,
     dialects: Vec<(Dialect, Option<Family>)>,
     error: Option<String>,
@@ -78,6 +80,7 @@ impl<'a> Ctx<'a> {
             fast: fast.enabled,
             prefilter: fast.prefilter.clone(),
             scratch: Default::default(),
+            compressed: None,
             container: Container::Unknown,
             dialects: Vec::new(),
             error: None,

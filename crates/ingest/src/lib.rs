@@ -60,9 +60,16 @@ pub struct IngestOptions {
     /// Default 64 MiB.
     pub max_record_bytes: usize,
     /// Most bytes a compressed file may expand to; reading stops there and
-    /// the file gets an error note (a decompression bomb never exhausts
-    /// memory). Default 16 GiB.
+    /// the file gets an error note. Default 16 GiB.
     pub max_decompressed_bytes: u64,
+    /// Largest part of a compressed file read into memory whole: a JSON
+    /// document (array or envelope, also one on a single line), Windows
+    /// event XML or an EVTX file, after decompression. Reading stops there
+    /// with an error note, so a decompression bomb never exhausts memory
+    /// (NDJSON and CSV are read record by record and only limited by
+    /// `max_decompressed_bytes`; a plain file is read whole, whatever its
+    /// size). Default 1 GiB.
+    pub max_document_bytes: u64,
 }
 
 impl Default for IngestOptions {
@@ -71,6 +78,7 @@ impl Default for IngestOptions {
             strict: false,
             max_record_bytes: 64 << 20,
             max_decompressed_bytes: 16 << 30,
+            max_document_bytes: 1 << 30,
         }
     }
 }

@@ -51,6 +51,7 @@ fn decompress(ctx: &mut Ctx<'_>, src: Src) -> Option<Src> {
     let (head, src) = peek(ctx, src, 8);
     let limit = ctx.opts.max_decompressed_bytes;
     if head.starts_with(&[0x1f, 0x8b]) {
+        ctx.compressed = Some("gzip");
         let dec = flate2::bufread::MultiGzDecoder::new(src);
         return Some(Box::new(BufReader::with_capacity(
             BUF,
@@ -58,6 +59,7 @@ fn decompress(ctx: &mut Ctx<'_>, src: Src) -> Option<Src> {
         )));
     }
     if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        ctx.compressed = Some("zstd");
         return match zstd::stream::read::Decoder::with_buffer(src) {
             Ok(dec) => Some(Box::new(BufReader::with_capacity(
                 BUF,
@@ -220,11 +222,26 @@ fn peek(ctx: &mut Ctx<'_>, mut r: Src, n: usize) -> (Vec<u8>, Src) {
 }
 
 /// Reads everything left; a read error is noted and what was read is kept.
+/// Decompressed data is read only up to `max_document_bytes` (noted).
 pub(crate) fn read_to_end(ctx: &mut Ctx<'_>, r: &mut dyn Read) -> Vec<u8> {
     let mut v = Vec::new();
-    if let Err(e) = r.read_to_end(&mut v) {
+    let Some(kind) = ctx.compressed else {
+        if let Err(e) = r.read_to_end(&mut v) {
+            let msg = io_msg(ctx, &e);
+            ctx.file_error(msg);
+        }
+        return v;
+    };
+    let cap = ctx.opts.max_document_bytes;
+    if let Err(e) = r.take(cap.saturating_add(1)).read_to_end(&mut v) {
         let msg = io_msg(ctx, &e);
         ctx.file_error(msg);
+    }
+    if v.len() as u64 > cap {
+        v.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
+        ctx.file_error(format!(
+            "{kind} data holds a JSON document, XML or EVTX file larger than {cap} bytes, which would be read into memory whole (max_document_bytes); reading stopped there — decompress the file first, or convert JSON to NDJSON (one record per line), which is read record by record"
+        ));
     }
     v
 }
