@@ -11,6 +11,7 @@ use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 enum Item {
     Event(Event),
     Skipped(Timestamp, EventKind),
