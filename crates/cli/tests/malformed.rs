@@ -533,8 +533,16 @@ const CASES: &[Case] = &[
         file: "timestamps_windows.xml",
         shape: "Windows event XML",
         read: 7,
-        used: 4,
+        used: 2,
         rejects: &[
+            (
+                2,
+                "timestamp out of range in TimeCreated SystemTime: `0001-01-01T00:00:00Z` (accepted: 1990 to 2099)",
+            ),
+            (
+                3,
+                "timestamp out of range in TimeCreated SystemTime: `1601-01-01T00:00:00Z`",
+            ),
             (
                 4,
                 "TimeCreated SystemTime `9999-12-31T23:59:59Z` is not a timestamp",

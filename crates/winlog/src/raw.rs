@@ -88,6 +88,11 @@ impl Key {
     }
 }
 
+/// Earliest and latest accepted event times (1990-01-01, 2100-01-01), the
+/// same as for Entra records.
+const MIN_SECOND: i64 = 631_152_000;
+const MAX_SECOND: i64 = 4_102_444_800;
+
 /// True for values that mean "nothing here" in Windows logs.
 pub(crate) fn is_blank(v: &str) -> bool {
     let t = v.trim();
@@ -160,6 +165,19 @@ impl<'a> Raw<'a> {
                 None => return Err("missing event time (TimeCreated SystemTime)".into()),
             },
         };
+        // As for Entra records: a time outside 1990–2099 is a default or
+        // corrupt value (FILETIME zero is 1601-01-01), not an event time,
+        // and a far-future one would move the default evaluation time of
+        // lookback rules past every real event.
+        if !(MIN_SECOND..MAX_SECOND).contains(&time.as_second()) {
+            let (text, field) = match &self.time {
+                Some((text, field)) if !text.trim().is_empty() => (clip(text), *field),
+                _ => (time.to_string(), "the EVTX record header time"),
+            };
+            return Err(format!(
+                "timestamp out of range in {field}: `{text}` (accepted: 1990 to 2099)"
+            ));
+        }
         let mut e = Event::new(
             time,
             EventKind::WindowsSecurity,
@@ -275,6 +293,28 @@ mod tests {
         assert_eq!(
             r.into_event(Origin::default(), None).err().as_deref(),
             Some("@timestamp `yesterday` is not a timestamp")
+        );
+        let mut r = Raw {
+            event_id: Some("4625".into()),
+            ..Raw::default()
+        };
+        r.set_time("1601-01-01T00:00:00.0000000Z".into(), "TimeCreated SystemTime");
+        assert_eq!(
+            r.into_event(Origin::default(), None).err().as_deref(),
+            Some(
+                "timestamp out of range in TimeCreated SystemTime: `1601-01-01T00:00:00.0000000Z` (accepted: 1990 to 2099)"
+            )
+        );
+        let r = Raw {
+            event_id: Some("4625".into()),
+            ..Raw::default()
+        };
+        let year_2500 = Timestamp::from_second(16_725_225_600).ok();
+        assert_eq!(
+            r.into_event(Origin::default(), year_2500).err().as_deref(),
+            Some(
+                "timestamp out of range in the EVTX record header time: `2500-01-01T00:00:00Z` (accepted: 1990 to 2099)"
+            )
         );
     }
 }
