@@ -349,7 +349,14 @@ pub fn watch(cfg: WatchConfig) -> Result<WatchOutcome, StreamError> {
         }
         let due = !out.is_empty() || polled.end || last_ckpt.elapsed() >= cfg.checkpoint_interval;
         if due {
-            checkpoint_all(&cfg, &mut shards, &sinks, src.as_mut(), &mut late_out)?;
+            checkpoint_all(
+                &cfg,
+                &metrics,
+                &mut shards,
+                &sinks,
+                src.as_mut(),
+                &mut late_out,
+            )?;
             last_ckpt = Instant::now();
         }
         if usr1.swap(false, Ordering::Relaxed) {
@@ -381,7 +388,14 @@ pub fn watch(cfg: WatchConfig) -> Result<WatchOutcome, StreamError> {
             s.deliver(&out)?;
         }
     }
-    checkpoint_all(&cfg, &mut shards, &sinks, src.as_mut(), &mut late_out)?;
+    checkpoint_all(
+        &cfg,
+        &metrics,
+        &mut shards,
+        &sinks,
+        src.as_mut(),
+        &mut late_out,
+    )?;
     Ok(WatchOutcome {
         metrics,
         rejects,
@@ -412,6 +426,7 @@ fn open_shard<'e>(
 
 fn checkpoint_all(
     cfg: &WatchConfig,
+    metrics: &Metrics,
     shards: &mut HashMap<usize, Shard<'_>>,
     sinks: &[sink::Sink],
     src: &mut dyn Source,
@@ -430,6 +445,7 @@ fn checkpoint_all(
         let c = sh.checkpoint(lens.clone());
         if let Some(dir) = &cfg.state {
             c.store(&checkpoint_path(dir, &sh.name))?;
+            Metrics::add(&metrics.checkpoints_total, 1);
         }
         src.commit(*id, &c.resume)?;
     }

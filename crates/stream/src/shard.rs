@@ -109,10 +109,12 @@ impl<'e> Shard<'e> {
         expected_clocks: &[u32],
     ) -> Shard<'e> {
         let rules = cfg.engines.iter().flat_map(|e| e.rules());
+        // Longest reach back in event time: the window, plus the wait for
+        // completions of rules that drop completed sign-ins.
         let wmax = rules
             .clone()
             .filter(|r| r.window.kind == WindowKind::Sliding)
-            .map(|r| r.window.length)
+            .map(|r| r.window.length + r.completed.as_ref().map_or(Duration::ZERO, |c| c.within))
             .max()
             .unwrap_or_default();
         let has_lookback = rules.clone().any(|r| r.window.kind == WindowKind::Lookback);
