@@ -28,6 +28,7 @@ pub struct EngineBuilder {
     profile: String,
     now: Option<Timestamp>,
     evidence: usize,
+    max_events_per_key: Option<usize>,
 }
 
 impl EngineBuilder {
@@ -64,6 +65,18 @@ impl EngineBuilder {
         self
     }
 
+    /// State cap: the most events one key of one rule keeps (probes and
+    /// confirming events each; at most twice that is held between
+    /// trims). Past it the oldest are dropped and counted in
+    /// [`RuleRunStats::evicted`] and [`RunSummary::evicted`]. The events
+    /// kept are always the latest ones (by time, then content), whatever
+    /// the input order, so findings stay deterministic; the counts of a
+    /// key that lost events are lower bounds. Default: no limit.
+    pub fn max_events_per_key(mut self, n: Option<usize>) -> Self {
+        self.max_events_per_key = n.map(|n| n.max(1));
+        self
+    }
+
     /// The immutable engine.
     pub fn build(self) -> Engine {
         Engine {
@@ -71,6 +84,7 @@ impl EngineBuilder {
             profile: self.profile,
             now: self.now,
             evidence: self.evidence,
+            max_events_per_key: self.max_events_per_key,
         }
     }
 }
@@ -82,6 +96,7 @@ pub struct Engine {
     profile: String,
     now: Option<Timestamp>,
     evidence: usize,
+    max_events_per_key: Option<usize>,
 }
 
 impl Engine {

@@ -26,6 +26,9 @@ pub struct RuleRunStats {
     pub groups: u64,
     /// Findings produced.
     pub findings: u64,
+    /// Events dropped by the state cap
+    /// ([`EngineBuilder::max_events_per_key`](crate::EngineBuilder::max_events_per_key)).
+    pub evicted: u64,
 }
 
 /// What a run did, besides its findings.
@@ -38,6 +41,8 @@ pub struct RunSummary {
     pub events: u64,
     /// Per-rule counters.
     pub rules: Vec<RuleRunStats>,
+    /// Events dropped by the state cap, over all rules (0 without a cap).
+    pub evicted: u64,
 }
 
 fn ser_ts_opt<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
@@ -86,6 +91,8 @@ struct RuleState {
     matched: u64,
     /// Findings of episodes that closed and whose events were evicted.
     closed: Vec<Finding>,
+    /// Events dropped by the state cap.
+    evicted: u64,
     /// Last emitted digest and version per finding id (streaming).
     emitted: HashMap<String, (String, u32)>,
 }
@@ -151,10 +158,20 @@ impl<'e> Run<'e> {
                 let st = rs.groups.entry(key).or_default();
                 st.dirty = true;
                 self.retained += 1;
-                if probe {
-                    st.events.push(arc.clone());
+                let list = if probe {
+                    &mut st.events
                 } else {
-                    st.confirms.push(arc.clone());
+                    &mut st.confirms
+                };
+                list.push(arc.clone());
+                // Trimmed when twice the cap: amortised, and what is kept
+                // is the latest `cap` events whatever the input order.
+                if let Some(cap) = self.engine.max_events_per_key
+                    && list.len() > cap.saturating_mul(2)
+                {
+                    let n = keep_latest(list, cap);
+                    rs.evicted += n;
+                    self.retained -= n;
                 }
             }
         }
@@ -204,6 +221,13 @@ impl<'e> Run<'e> {
                 .map(|(k, _)| k.clone())
                 .collect();
             for key in keys {
+                if let Some(cap) = self.engine.max_events_per_key
+                    && let Some(g) = self.rules[i].groups.get_mut(&key)
+                {
+                    let n = keep_latest(&mut g.events, cap) + keep_latest(&mut g.confirms, cap);
+                    self.rules[i].evicted += n;
+                    self.retained -= n;
+                }
                 let (found, evict_before) = {
                     let g = &self.rules[i].groups[&key];
                     let mut evs = prepared(rule, &g.events, &g.confirms, &mut 0);
@@ -286,8 +310,16 @@ impl<'e> Run<'e> {
 
     /// Evaluates every rule and returns the findings in output order, with
     /// the run summary.
-    pub fn finish(self) -> (Vec<Finding>, RunSummary) {
+    pub fn finish(mut self) -> (Vec<Finding>, RunSummary) {
         let now = self.engine.now.or(self.max_time);
+        if let Some(cap) = self.engine.max_events_per_key {
+            for rs in &mut self.rules {
+                for g in rs.groups.values_mut() {
+                    rs.evicted +=
+                        keep_latest(&mut g.events, cap) + keep_latest(&mut g.confirms, cap);
+                }
+            }
+        }
         let mut findings = Vec::new();
         let mut stats = Vec::new();
         for (i, rule) in self.engine.rules.iter().enumerate() {
@@ -296,6 +328,7 @@ impl<'e> Run<'e> {
                 rule: rule.id.clone(),
                 matched: rs.matched,
                 groups: rs.groups.len() as u64,
+                evicted: rs.evicted,
                 ..Default::default()
             };
             let mut f = rs.closed.clone();
@@ -341,6 +374,7 @@ impl<'e> Run<'e> {
             RunSummary {
                 now,
                 events: self.pushed,
+                evicted: stats.iter().map(|s| s.evicted).sum(),
                 rules: stats,
             },
         )
@@ -587,6 +621,18 @@ fn prepared<'a>(
         *dups += (before - evs.len()) as u64;
     }
     evs
+}
+
+/// Keeps the latest `cap` events (canonical order) and returns how many
+/// were dropped.
+fn keep_latest(list: &mut Vec<Arc<Event>>, cap: usize) -> u64 {
+    if list.len() <= cap {
+        return 0;
+    }
+    list.sort_by(|a, b| canonical_cmp(a, b));
+    let drop = list.len() - cap;
+    list.drain(..drop);
+    drop as u64
 }
 
 /// What a consumer of updates cares about: severity, counts, exposed accounts.

@@ -173,10 +173,21 @@ fn rules(profile: Profile, specs: &[String], only: Option<&str>) -> Vec<Rule> {
 }
 
 fn run(rules: &[Rule], profile: Profile, now: Option<Timestamp>, events: &[Event]) -> Vec<Finding> {
+    run_capped(rules, profile, now, None, events)
+}
+
+fn run_capped(
+    rules: &[Rule],
+    profile: Profile,
+    now: Option<Timestamp>,
+    cap: Option<usize>,
+    events: &[Event],
+) -> Vec<Finding> {
     let engine = EngineBuilder::new()
         .rules(rules.iter().cloned())
         .profile(profile.as_str())
         .now(now)
+        .max_events_per_key(cap)
         .build();
     let mut run = engine.run(vec!["input".into()]);
     for e in events {
@@ -560,6 +571,11 @@ proptest! {
         prop_assert_eq!(got, reference_seed(&evs, threshold, lookback_min * 60, now));
     }
 
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..config() })]
+
     #[test]
     fn findings_do_not_depend_on_input_order(
         (evs, shuffled) in events(60).prop_flat_map(|v| (Just(v.clone()), Just(v).prop_shuffle())),
@@ -570,6 +586,20 @@ proptest! {
             prop_assert_eq!(
                 run(&rules, profile, None, &evs),
                 run(&rules, profile, None, &shuffled)
+            );
+        }
+    }
+
+    #[test]
+    fn findings_with_a_state_cap_do_not_depend_on_input_order(
+        (evs, shuffled) in events(60).prop_flat_map(|v| (Just(v.clone()), Just(v).prop_shuffle())),
+        cap in 1usize..8,
+    ) {
+        for profile in [Profile::Recommended, Profile::Seed] {
+            let rules = rules(profile, &["threshold=2".to_string()], None);
+            prop_assert_eq!(
+                run_capped(&rules, profile, None, Some(cap), &evs),
+                run_capped(&rules, profile, None, Some(cap), &shuffled)
             );
         }
     }
@@ -747,4 +777,55 @@ fn streaming_keeps_the_start_of_an_open_episode_that_fails_require() {
     // Past one window after the not-found probe, before the episode ends.
     assert!(stream.advance(at(70 * 60)).is_empty());
     assert_eq!(stream.finish().0, batch);
+}
+
+/// The state cap keeps the latest events of a key, counts what it drops,
+/// and holds at most twice the cap while events arrive.
+#[test]
+fn the_state_cap_keeps_the_latest_events_and_counts_evictions() {
+    let evs: Vec<Event> = (0..50)
+        .rev()
+        .map(|i| {
+            let mut e = Event::new(
+                at(i * 10),
+                EventKind::EntraSignIn,
+                table::SIGNIN_LOGS,
+                Origin {
+                    file: 0,
+                    record: i as u64 + 1,
+                },
+            );
+            e.user = Some(format!("u{i}@c.com"));
+            e.result_code = Some("50034".into());
+            e.source_ip = Some("203.0.113.5".into());
+            e.request_id = Some(format!("req-{i}"));
+            e
+        })
+        .collect();
+    let rules = rules(
+        Profile::Recommended,
+        &["auth_username_enumeration.threshold=3".to_string()],
+        Some("auth_username_enumeration"),
+    );
+    for (cap, evicted, first) in [(None, 0, 0), (Some(10), 40, 400)] {
+        let engine = EngineBuilder::new()
+            .rules(rules.iter().cloned())
+            .profile("recommended")
+            .max_events_per_key(cap)
+            .build();
+        let mut run = engine.run(vec!["input".into()]);
+        for e in &evs {
+            run.push(e.clone());
+            if let Some(c) = cap {
+                assert!(run.retained_events() <= 2 * c as u64);
+            }
+        }
+        let (findings, summary) = run.finish();
+        assert_eq!(summary.evicted, evicted);
+        assert_eq!(summary.rules[0].evicted, evicted);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].first_seen, at(first));
+        assert_eq!(findings[0].last_seen, at(490));
+        assert_eq!(findings[0].unique_usernames, 50 - evicted);
+    }
 }
