@@ -3,5 +3,6 @@
 //! into this library; `eval` and the tests use the same pipeline.
 
 pub mod pipeline;
+pub mod progress;
 pub mod simcmd;
 pub mod watchcmd;

@@ -2,10 +2,13 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use idrecon::pipeline::{HuntConfig, HuntOutcome, hunt};
+use idrecon::pipeline::{HuntConfig, HuntOutcome, hunt_observed};
 use idrecon_core::Timestamp;
 use idrecon_ingest::IngestOptions;
-use idrecon_report::{Format, HuntReport, InputSummary, escape::terminal, write_report};
+use idrecon_report::{
+    Format, HuntReport, InputSummary, RuleMeta, escape::terminal, guide, redact::Redactor,
+    write_report,
+};
 use idrecon_rules::{Override, Profile};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -84,6 +87,20 @@ struct HuntArgs {
     /// the others, marked; json: always included under `suppressed`).
     #[arg(long)]
     show_suppressed: bool,
+    /// Replace every account name with a stable keyed pseudonym
+    /// (HMAC-SHA256) in every format. Key: $IDRECON_REDACT_KEY, else a random
+    /// key printed on standard error.
+    #[arg(long)]
+    redact: bool,
+    /// Add ready-to-run pivot queries for each finding's source and accounts
+    /// to its investigation guide, in these SIEM dialects (comma-separated or
+    /// repeated): kql, spl, esql.
+    #[arg(long, value_name = "DIALECT", value_delimiter = ',')]
+    pivot: Vec<String>,
+    /// Colour the terminal table: auto (a terminal and NO_COLOR unset),
+    /// always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    color: String,
 }
 
 #[derive(Args, Debug)]
@@ -92,11 +109,17 @@ struct RulesArgs {
     action: Option<RulesAction>,
     #[command(flatten)]
     selection: RuleSelection,
+    /// Output: `text` (readable documentation) or `json` (the resolved
+    /// rules); default: text on a terminal, JSON otherwise.
+    #[arg(long, value_parser = ["text", "json"], global = true)]
+    format: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
 enum RulesAction {
-    /// Show one rule as resolved (YAML-like JSON), with its parameters and notes.
+    /// Show one rule's documentation: title, description, sources, window,
+    /// threshold, parameters with defaults, severity ladder, notes
+    /// (`--format json`: the resolved rule).
     Show {
         /// Rule id.
         id: String,
@@ -170,7 +193,64 @@ fn cmd_hunt(a: HuntArgs) -> Result<ExitCode> {
         allowlist,
         today: None,
     };
-    let out = hunt(&cfg)?;
+    let pivot_targets = parse_pivots(&a.pivot)?;
+    let redactor = if a.redact {
+        let r = Redactor::from_env().context("--redact")?;
+        if let Some(k) = r.generated_key() {
+            eprintln!(
+                "idrecon: --redact: generated key {k} (set {}={k} to reproduce these pseudonyms)",
+                idrecon_report::redact::KEY_ENV
+            );
+        }
+        Some(r)
+    } else {
+        None
+    };
+    let mut out = match idrecon::progress::Bar::stderr(a.quiet) {
+        Some(mut bar) => hunt_observed(&cfg, &mut bar)?,
+        None => hunt_observed(&cfg, &mut idrecon::progress::Silent)?,
+    };
+    let mut inputs: Vec<InputSummary> = out
+        .ingest
+        .files
+        .iter()
+        .map(|f| InputSummary {
+            path: f.path.clone(),
+            shape: f.shape.clone(),
+            stats: f.stats.clone(),
+            error: f.error.clone(),
+        })
+        .collect();
+    let mut totals = out.totals.clone();
+    if let Some(r) = &redactor {
+        let mut texts: Vec<&mut String> = Vec::new();
+        for i in &mut inputs {
+            for rej in &mut i.stats.rejects {
+                texts.push(&mut rej.reason);
+            }
+            if let Some(e) = &mut i.error {
+                texts.push(e);
+            }
+        }
+        for rej in &mut totals.rejects {
+            texts.push(&mut rej.reason);
+        }
+        r.findings(
+            out.findings
+                .iter_mut()
+                .chain(out.suppressed.iter_mut().map(|s| &mut s.finding)),
+            &mut texts,
+        );
+    }
+    let rule_meta = rule_meta(&out.catalogue);
+    for f in out
+        .findings
+        .iter_mut()
+        .chain(out.suppressed.iter_mut().map(|s| &mut s.finding))
+    {
+        let pivots = pivots_for(&out.catalogue, f, &pivot_targets);
+        guide::attach(f, rule_meta.get(&f.detection), pivots);
+    }
     if !a.quiet {
         print_summary(&out);
     }
@@ -186,18 +266,8 @@ fn cmd_hunt(a: HuntArgs) -> Result<ExitCode> {
         version: env!("CARGO_PKG_VERSION"),
         profile: cfg.profile.as_str().to_string(),
         now: out.run.now.map(|t| t.to_string()),
-        inputs: out
-            .ingest
-            .files
-            .iter()
-            .map(|f| InputSummary {
-                path: f.path.clone(),
-                shape: f.shape.clone(),
-                stats: f.stats.clone(),
-                error: f.error.clone(),
-            })
-            .collect(),
-        totals: out.totals.clone(),
+        inputs,
+        totals,
         rules: serde_json::json!({
             "params": out.catalogue.rules().iter().map(|r| (r.id.clone(), serde_json::json!(r.params))).collect::<serde_json::Map<_, _>>(),
             "runs": out.run.rules,
@@ -213,6 +283,12 @@ fn cmd_hunt(a: HuntArgs) -> Result<ExitCode> {
             })
             .collect(),
         show_suppressed: a.show_suppressed,
+        rule_meta,
+        redacted: redactor.is_some(),
+        color: use_color(
+            &a.color,
+            a.output.is_none() && std::io::stdout().is_terminal(),
+        ),
     };
     match &a.output {
         Some(path) => {
@@ -240,6 +316,96 @@ fn cmd_hunt(a: HuntArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Colour decision: `always`, `never`, or `auto` = a terminal and
+/// `NO_COLOR` unset or empty (no-color.org).
+fn use_color(when: &str, terminal: bool) -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    match when {
+        "always" => true,
+        "never" => false,
+        _ => terminal && !no_color,
+    }
+}
+
+/// What the reports show about each rule of the catalogue.
+fn rule_meta(cat: &idrecon_rules::Catalogue) -> std::collections::BTreeMap<String, RuleMeta> {
+    cat.rules()
+        .iter()
+        .map(|r| {
+            let window = serde_json::to_value(r.window)
+                .ok()
+                .map(|w| {
+                    format!(
+                        "{} {}",
+                        w.get("kind").and_then(|v| v.as_str()).unwrap_or(""),
+                        w.get("length").and_then(|v| v.as_str()).unwrap_or("")
+                    )
+                    .trim()
+                    .to_string()
+                })
+                .unwrap_or_default();
+            (
+                r.id.clone(),
+                RuleMeta {
+                    title: r.title.clone(),
+                    description: r.description.clone(),
+                    mitre: r.mitre.clone(),
+                    threshold_measure: r.threshold.measure.clone(),
+                    threshold: Some(r.threshold.gte),
+                    window,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The dialects of `--pivot`, checked.
+fn parse_pivots(names: &[String]) -> Result<Vec<idrecon_export::Target>> {
+    names
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            let t: idrecon_export::Target =
+                n.parse().map_err(|e| anyhow::anyhow!("--pivot: {e}"))?;
+            if !idrecon_export::pivot::supported(t) {
+                bail!(
+                    "--pivot: no pivot queries for {t} yet (supported: {})",
+                    idrecon_export::pivot::SUPPORTED
+                        .iter()
+                        .map(|t| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Ok(t)
+        })
+        .collect()
+}
+
+/// Pivot queries for one finding, from the export compilers' tables.
+fn pivots_for(
+    cat: &idrecon_rules::Catalogue,
+    f: &idrecon_core::Finding,
+    targets: &[idrecon_export::Target],
+) -> Vec<guide::Pivot> {
+    let Some(rule) = cat.get(&f.detection) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for t in targets {
+        match idrecon_export::pivot::pivots(rule, f, *t) {
+            Ok(qs) => out.extend(qs.into_iter().map(|q| guide::Pivot {
+                dialect: t.as_str().to_string(),
+                title: q.title,
+                query: q.query,
+            })),
+            Err(e) => eprintln!("idrecon: warning: no {t} pivot for finding {}: {e}", f.id),
+        }
+    }
+    out
 }
 
 fn print_summary(out: &HuntOutcome) {
@@ -303,11 +469,42 @@ fn cmd_rules(a: RulesArgs) -> Result<ExitCode> {
         &a.selection.sets,
         &a.selection.rules,
     )?;
+    // Readable text on a terminal, JSON when piped (as `hunt` picks table or
+    // NDJSON), unless --format says.
+    let json = match a.format.as_deref() {
+        Some("json") => true,
+        Some(_) => false,
+        None => !std::io::stdout().is_terminal(),
+    };
     match a.action {
+        None if json => {
+            let list: Vec<serde_json::Value> = cat
+                .rules()
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id, "profile": r.profile, "title": r.title,
+                        "description": r.description, "mitre": r.mitre,
+                        "kinds": r.kinds, "tables": r.tables, "params": r.params,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list)?);
+        }
         None => {
+            println!("{:<34} {:<12} {:<40} TITLE", "ID", "PROFILE", "SOURCES");
             for r in cat.rules() {
-                println!("{:<34} {:<12} {}", r.id, r.profile, r.title);
+                println!(
+                    "{:<34} {:<12} {:<40} {}",
+                    r.id,
+                    r.profile,
+                    rule_sources(r),
+                    r.title
+                );
             }
+            println!(
+                "\n`idrecon rules show ID` documents a rule (parameters, defaults, notes); --profile seed lists the seed's rules."
+            );
         }
         Some(RulesAction::Show { id }) => {
             let r = cat.get(&id).with_context(|| {
@@ -316,8 +513,177 @@ fn cmd_rules(a: RulesArgs) -> Result<ExitCode> {
                     cat.profile()
                 )
             })?;
-            println!("{}", serde_json::to_string_pretty(r)?);
+            if json {
+                println!("{}", serde_json::to_string_pretty(r)?);
+            } else {
+                let defaults = idrecon::pipeline::load_catalogue(a.selection.profile, &[], &[])?;
+                let other = match a.selection.profile {
+                    Profile::Seed => Profile::Recommended,
+                    _ => Profile::Seed,
+                };
+                let in_other = idrecon::pipeline::load_catalogue(other, &[], &[])
+                    .ok()
+                    .is_some_and(|c| c.get(&id).is_some());
+                print!(
+                    "{}",
+                    rule_doc(r, defaults.get(&id), in_other.then_some(other))
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `entra_signin (SigninLogs, AADNonInteractiveUserSignInLogs)`.
+fn rule_sources(r: &idrecon_rules::Rule) -> String {
+    let kinds: Vec<&str> = r.kinds.iter().map(|k| k.as_str()).collect();
+    if r.tables.is_empty() {
+        kinds.join(", ")
+    } else {
+        format!("{} ({})", kinds.join(", "), r.tables.join(", "))
+    }
+}
+
+/// Wraps `text` at `width` columns, each line starting with `indent`.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for w in text.split_whitespace() {
+        if !line.is_empty() && indent.len() + line.len() + 1 + w.chars().count() > width {
+            out.push_str(indent);
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(w);
+    }
+    if !line.is_empty() {
+        out.push_str(indent);
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(a) => a.iter().map(value_text).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+fn cond_text(c: &idrecon_rules::Condition) -> String {
+    match c.lte {
+        Some(hi) => format!("{} between {} and {hi}", c.measure, c.gte),
+        None => format!("{} >= {}", c.measure, c.gte),
+    }
+}
+
+/// A rule's documentation as text.
+fn rule_doc(
+    r: &idrecon_rules::Rule,
+    defaults: Option<&idrecon_rules::Rule>,
+    other_profile: Option<Profile>,
+) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let _ = writeln!(o, "{} ({} profile)", r.id, r.profile);
+    let _ = writeln!(o, "{}\n", r.title);
+    o.push_str(&wrap(&r.description, 80, "  "));
+    o.push('\n');
+    let mitre: Vec<String> = r
+        .mitre
+        .iter()
+        .map(|m| match idrecon_report::mitre::technique(m) {
+            Some(t) => format!("{m} {}", t.name),
+            None => m.clone(),
+        })
+        .collect();
+    let window = serde_json::to_value(r.window)
+        .map(|w| format!("{} {}", value_text(&w["kind"]), value_text(&w["length"])))
+        .unwrap_or_default();
+    let rows = [
+        ("MITRE ATT&CK", mitre.join(", ")),
+        ("Reads", rule_sources(r)),
+        (
+            "Groups by",
+            r.key
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        ("Window", window),
+        (
+            "Threshold",
+            format!("{} >= {}", r.threshold.measure, r.threshold.gte),
+        ),
+        (
+            "Requires",
+            r.require
+                .iter()
+                .map(cond_text)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        (
+            "Severity",
+            r.severity
+                .iter()
+                .map(|arm| {
+                    if arm.any.is_empty() {
+                        format!("{} otherwise", arm.level)
+                    } else {
+                        format!(
+                            "{} if {}",
+                            arm.level,
+                            arm.any
+                                .iter()
+                                .map(cond_text)
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        )
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        (
+            "Other profile",
+            other_profile
+                .map(|p| format!("also defined in the {p} profile (--profile {p})"))
+                .unwrap_or_default(),
+        ),
+    ];
+    for (k, v) in rows {
+        if !v.is_empty() {
+            let _ = writeln!(o, "{:<14} {}", format!("{k}:"), v);
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\nParameters (override with --set {}.PARAM=VALUE):",
+        r.id
+    );
+    let width = r.params.keys().map(|k| k.len()).max().unwrap_or(8);
+    for (k, v) in &r.params {
+        let d = defaults.and_then(|d| d.params.get(k));
+        let mark = match d {
+            Some(d) if d != v => format!("   (default: {})", value_text(d)),
+            _ => String::new(),
+        };
+        let _ = writeln!(o, "  {k:<width$}  {}{mark}", value_text(v));
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(o, "\nNotes:");
+        for n in &r.notes {
+            let w = wrap(n, 80, "    ");
+            let _ = write!(o, "  - {}", w.trim_start());
+        }
+    }
+    o
 }

@@ -61,6 +61,14 @@ pub fn load_catalogue(
 
 /// Runs a hunt end to end.
 pub fn hunt(cfg: &HuntConfig) -> Result<HuntOutcome> {
+    hunt_observed(cfg, &mut crate::progress::Silent)
+}
+
+/// Runs a hunt end to end, reporting progress (files, records) to `obs`.
+pub fn hunt_observed(
+    cfg: &HuntConfig,
+    obs: &mut dyn crate::progress::Observer,
+) -> Result<HuntOutcome> {
     let catalogue = load_catalogue(cfg.profile, &cfg.overrides, &cfg.rules)?;
     let files: Vec<InputFile> = idrecon_ingest::expand_paths(&cfg.paths)?;
     let engine = EngineBuilder::new()
@@ -69,8 +77,27 @@ pub fn hunt(cfg: &HuntConfig) -> Result<HuntOutcome> {
         .now(cfg.now)
         .build();
     let mut run = engine.run(files.iter().map(|f| f.display.clone()).collect());
-    let ingest = idrecon_ingest::read_all(&files, &cfg.ingest, &mut |ev| run.push(ev))
-        .context("reading the input failed")?;
+    // One file at a time (as `read_all` does) so progress can follow.
+    obs.start(&files);
+    let mut ingest = IngestReport::default();
+    for (i, f) in files.iter().enumerate() {
+        obs.file_start(i, f);
+        let index = u32::try_from(i).unwrap_or(u32::MAX);
+        let read = idrecon_ingest::read_file(f, index, &cfg.ingest, &mut |ev| {
+            obs.record();
+            run.push(ev)
+        });
+        let report = match read {
+            Ok(r) => r,
+            Err(e) => {
+                obs.finish();
+                return Err(e).context("reading the input failed");
+            }
+        };
+        obs.file_done(i, f, &report);
+        ingest.files.push(report);
+    }
+    obs.finish();
     let (findings, summary) = run.finish();
     let totals = ingest.totals();
     let (findings, suppressed, allow_counts, warnings) = match &cfg.allowlist {

@@ -22,6 +22,7 @@ mod kql;
 mod logscale;
 mod mapping;
 mod package;
+pub mod pivot;
 mod sigma;
 mod spl;
 mod sumo;

@@ -2,9 +2,11 @@
 
 use crate::ReportError;
 use crate::escape::{csv_cell, terminal};
+use crate::guide;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use idrecon_core::{FileStats, Finding};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::str::FromStr;
 
@@ -19,6 +21,11 @@ pub enum Format {
     Ndjson,
     /// One finding per row; lists joined with `;`.
     Csv,
+    /// One self-contained HTML document with charts (no script, no external
+    /// assets).
+    Html,
+    /// OCSF Detection Finding (class 2004) objects, one per line.
+    Ocsf,
 }
 
 impl FromStr for Format {
@@ -29,8 +36,10 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "ndjson" | "jsonl" => Ok(Format::Ndjson),
             "csv" => Ok(Format::Csv),
+            "html" => Ok(Format::Html),
+            "ocsf" => Ok(Format::Ocsf),
             _ => Err(format!(
-                "unknown format `{s}` (expected table, json, ndjson or csv)"
+                "unknown format `{s}` (expected table, json, ndjson, csv, html or ocsf)"
             )),
         }
     }
@@ -48,6 +57,24 @@ pub struct InputSummary {
     pub stats: FileStats,
     /// A whole-file problem, if any.
     pub error: Option<String>,
+}
+
+/// What the report shows about a rule (from the rule catalogue; sinks never
+/// see rules themselves).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RuleMeta {
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// MITRE ATT&CK ids (`T1589.002`, …).
+    pub mitre: Vec<String>,
+    /// The measure the threshold applies to (`unique_usernames`, …).
+    pub threshold_measure: String,
+    /// The threshold (`gte`).
+    pub threshold: Option<u64>,
+    /// Window, e.g. `sliding 1h`.
+    pub window: String,
 }
 
 /// Everything a hunt reports.
@@ -71,9 +98,19 @@ pub struct HuntReport<'a> {
     pub findings: &'a [Finding],
     /// Findings an allowlist suppressed.
     pub suppressed: Vec<SuppressedRef<'a>>,
-    /// Also print suppressed findings in the table, NDJSON and CSV formats.
+    /// Also print suppressed findings in the table, NDJSON, CSV, OCSF and
+    /// HTML formats.
     #[serde(skip)]
     pub show_suppressed: bool,
+    /// Rule titles, MITRE ids and thresholds by rule id.
+    #[serde(skip)]
+    pub rule_meta: BTreeMap<String, RuleMeta>,
+    /// Account names were replaced by keyed pseudonyms.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
+    /// Colour the terminal table (severity) and guide headings.
+    #[serde(skip)]
+    pub color: bool,
 }
 
 /// A suppressed finding with the allowlist entry that matched it.
@@ -130,8 +167,13 @@ pub fn write_report(
             };
             write_csv(w, report.findings, &sup)?
         }
+        Format::Ocsf => crate::ocsf::write(w, report)?,
+        Format::Html => {
+            let page = crate::html::render(report).map_err(|e| ReportError::Html(e.to_string()))?;
+            w.write_all(page.as_bytes())?;
+        }
         Format::Table => {
-            write_table(w, report.findings)?;
+            write_table(w, report.findings, report.color)?;
             if report.show_suppressed && !report.suppressed.is_empty() {
                 writeln!(w, "\nSuppressed by the allowlist:")?;
                 for s in &report.suppressed {
@@ -172,6 +214,8 @@ const CSV_COLUMNS: &[&str] = &[
     "error_codes",
     "details",
     "suppressed_by",
+    "next_steps",
+    "pivots",
 ];
 
 fn write_csv(
@@ -186,7 +230,23 @@ fn write_csv(
         .map(|f| (f, ""))
         .chain(suppressed.iter().copied());
     for (f, by) in rows {
-        let details = serde_json::to_string(&f.extra)?;
+        let details_map: BTreeMap<&String, &serde_json::Value> =
+            f.extra.iter().filter(|(k, _)| *k != guide::KEY).collect();
+        let details = serde_json::to_string(&details_map)?;
+        let g = guide::of(f).unwrap_or_default();
+        let steps = g
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{}. {s}", i + 1))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let pivots = g
+            .pivots
+            .iter()
+            .map(|p| format!("[{}] {}\n{}", p.dialect, p.title, p.query))
+            .collect::<Vec<_>>()
+            .join("\n\n");
         let row = [
             f.id.clone(),
             f.detection.clone(),
@@ -206,6 +266,8 @@ fn write_csv(
             f.error_codes.join(";"),
             details,
             by.to_string(),
+            steps,
+            pivots,
         ];
         c.write_record(row.iter().map(|s| csv_cell(s)))?;
     }
@@ -227,7 +289,46 @@ fn list_preview(items: &[String], max: usize) -> String {
     s.join(", ")
 }
 
-fn write_table(w: &mut dyn Write, findings: &[Finding]) -> Result<(), ReportError> {
+/// ANSI colour of a severity word.
+fn sev_color(s: &str) -> Option<&'static str> {
+    match s {
+        "critical" => Some("\x1b[1;31m"),
+        "high" => Some("\x1b[31m"),
+        "medium" => Some("\x1b[33m"),
+        "low" => Some("\x1b[36m"),
+        _ => None,
+    }
+}
+
+/// Colours the severity word at the start of each table row (after the
+/// border), leaving widths intact: the escapes are added after layout.
+fn colorize_rows(table: &str) -> String {
+    let mut out = String::with_capacity(table.len() + 64);
+    for line in table.lines() {
+        let mut done = false;
+        if let Some(rest) = line.strip_prefix("│ ") {
+            let word: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase())
+                .collect();
+            if let Some(code) = sev_color(&word) {
+                out.push_str("│ ");
+                out.push_str(code);
+                out.push_str(&word);
+                out.push_str("\x1b[0m");
+                out.push_str(&rest[word.len()..]);
+                done = true;
+            }
+        }
+        if !done {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn write_table(w: &mut dyn Write, findings: &[Finding], color: bool) -> Result<(), ReportError> {
     if findings.is_empty() {
         writeln!(w, "No findings.")?;
         return Ok(());
@@ -271,7 +372,45 @@ fn write_table(w: &mut dyn Write, findings: &[Finding]) -> Result<(), ReportErro
             format!("{}{exposed}", list_preview(&f.user_list, 3)),
         ]);
     }
-    writeln!(w, "{t}")?;
+    let rendered = t.to_string();
+    if color {
+        write!(w, "{}", colorize_rows(&rendered))?;
+    } else {
+        writeln!(w, "{rendered}")?;
+    }
     writeln!(w, "{} finding(s).", findings.len())?;
+    let (bold, reset) = if color {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    for f in findings {
+        let Some(g) = guide::of(f) else { continue };
+        let sev = match (color, sev_color(f.severity.as_str())) {
+            (true, Some(c)) => format!("{c}{}{reset}", f.severity),
+            _ => f.severity.to_string(),
+        };
+        writeln!(
+            w,
+            "\n{bold}Next steps{reset} — {sev} {} from {} [{}]",
+            f.detection,
+            terminal(f.source_ip.as_deref().unwrap_or("-")),
+            f.id
+        )?;
+        for (i, s) in g.steps.iter().enumerate() {
+            writeln!(w, "  {}. {}", i + 1, terminal(s))?;
+        }
+        for p in &g.pivots {
+            writeln!(
+                w,
+                "  {bold}[{}]{reset} {}",
+                terminal(&p.dialect),
+                terminal(&p.title)
+            )?;
+            for l in p.query.lines() {
+                writeln!(w, "    {}", terminal(l))?;
+            }
+        }
+    }
     Ok(())
 }
