@@ -1344,3 +1344,43 @@ fn a_compressed_document_is_read_into_memory_only_up_to_the_cap() {
     let r = read_file(&InputFile::from_path(&plain), 0, &opts, &mut |_| {}).expect("read");
     assert_eq!((r.stats.read, r.stats.used, r.error), (3, 3, None));
 }
+
+/// Log injection through key and element names: a reject reason quotes a
+/// name at most clipped, so a megabyte name cannot flood the summary.
+#[test]
+fn oversized_names_do_not_make_oversized_reasons() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let long = "K".repeat(1 << 20);
+    let ndjson = write(
+        dir.path(),
+        "huge_key.ndjson",
+        format!("{{\"{long}\":1}}\n{}\n", row(0, "a@contoso.com")).as_bytes(),
+    );
+    let xml = write(
+        dir.path(),
+        "huge_names.xml",
+        format!(
+            "<Event><System><EventID>4625</EventID><{long}></B></System></Event>\n\
+             <Event><System><EventID>4625</EventID><TimeCreated SystemTime=\"&{long};\"/></System></Event>\n"
+        )
+        .as_bytes(),
+    );
+    let o = hunt([&ndjson, &xml]);
+    assert_eq!(o.counts(0), (2, 1, 1));
+    assert_eq!(o.counts(1), (2, 0, 2));
+    for i in 0..2 {
+        for (_, reason) in o.rejects(i) {
+            assert!(
+                reason.len() < 500,
+                "{} bytes: {}",
+                reason.len(),
+                &reason[..120]
+            );
+        }
+    }
+    assert!(
+        o.stderr.len() < 10_000,
+        "{} bytes of summary",
+        o.stderr.len()
+    );
+}

@@ -180,9 +180,10 @@ pub(crate) fn normalize_flat(
 
 fn unknown_record(m: &Map<String, Value>) -> String {
     const SHOW: usize = 8;
-    let mut keys: Vec<&str> = m.keys().take(SHOW).map(String::as_str).collect();
+    // Keys are clipped: a hostile record must not make a huge reason.
+    let mut keys: Vec<Cow<'_, str>> = m.keys().take(SHOW).map(|k| clip(k, 40)).collect();
     if m.len() > SHOW {
-        keys.push("…");
+        keys.push(Cow::Borrowed("…"));
     }
     let keys = if m.is_empty() {
         "none".to_string()
@@ -796,6 +797,14 @@ mod tests {
         let err = norm(json!([1])).expect_err("array");
         assert!(
             err.contains("expected a JSON object, found an array"),
+            "{err}"
+        );
+        let mut big = Map::new();
+        big.insert("K".repeat(1 << 20), json!(1));
+        let err = norm(Value::Object(big)).expect_err("unknown");
+        assert!(err.len() < 400, "{} bytes", err.len());
+        assert!(
+            err.contains(&format!("keys: {}…; 1 in all", "K".repeat(40))),
             "{err}"
         );
     }

@@ -32,8 +32,9 @@ pub(crate) fn parse_into<'a>(xml: &'a str, raw: &mut Raw<'a>) -> Result<(), Stri
     loop {
         let ev = reader.read_event().map_err(|e| {
             format!(
-                "malformed event XML at byte {}: {e}",
-                reader.error_position()
+                "malformed event XML at byte {}: {}",
+                reader.error_position(),
+                short(e)
             )
         })?;
         match ev {
@@ -78,7 +79,7 @@ pub(crate) fn parse_into<'a>(xml: &'a str, raw: &mut Raw<'a>) -> Result<(), Stri
                 {
                     let s = t
                         .decode()
-                        .map_err(|e| format!("malformed event XML text: {e}"))?;
+                        .map_err(|e| format!("malformed event XML text: {}", short(e)))?;
                     append(text, s);
                 }
             }
@@ -88,7 +89,7 @@ pub(crate) fn parse_into<'a>(xml: &'a str, raw: &mut Raw<'a>) -> Result<(), Stri
                 {
                     let s = t
                         .decode()
-                        .map_err(|e| format!("malformed event XML CDATA: {e}"))?;
+                        .map_err(|e| format!("malformed event XML CDATA: {}", short(e)))?;
                     append(text, s);
                 }
             }
@@ -108,6 +109,16 @@ pub(crate) fn parse_into<'a>(xml: &'a str, raw: &mut Raw<'a>) -> Result<(), Stri
             }
             _ => {}
         }
+    }
+}
+
+/// A parser error for a reject reason, cut at 200 characters: the parser
+/// quotes names and entities, which hostile input can make megabytes long.
+fn short(e: impl std::fmt::Display) -> String {
+    let s = e.to_string();
+    match s.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
     }
 }
 
@@ -160,11 +171,11 @@ fn open<'a>(
 /// borrowed unless it holds entities.
 fn attr<'e>(e: &'e BytesStart<'_>, want: &[u8]) -> Result<Option<Cow<'e, str>>, String> {
     for a in e.attributes().with_checks(false) {
-        let a = a.map_err(|err| format!("malformed event XML attribute: {err}"))?;
+        let a = a.map_err(|err| format!("malformed event XML attribute: {}", short(err)))?;
         if a.key.local_name().as_ref() == want {
             let v = a
                 .unescape_value()
-                .map_err(|err| format!("malformed event XML attribute value: {err}"))?;
+                .map_err(|err| format!("malformed event XML attribute value: {}", short(err)))?;
             return Ok(Some(v));
         }
     }
@@ -408,6 +419,15 @@ mod tests {
         assert!(parse_event("<Event><System><EventID>1</EventID>").is_err());
         assert!(parse_event("<Event><System></Sys></Event>").is_err());
         assert!(parse_event("").is_err());
+        // Names and entities quoted by the parser are cut.
+        let long = "A".repeat(1 << 20);
+        for xml in [
+            format!("<Event><System><{long}></B></System></Event>"),
+            format!("<Event><System><TimeCreated SystemTime=\"&{long};\"/></System></Event>"),
+        ] {
+            let err = parse_event(&xml).expect_err("malformed");
+            assert!(err.len() < 400, "{} bytes: {}", err.len(), &err[..100]);
+        }
     }
 
     #[test]
