@@ -11,7 +11,7 @@
 use crate::ctx::{Container, Ctx, Flow, too_large};
 use crate::entra::Dialect;
 use serde_json::{Map, Value};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
 use std::rc::Rc;
@@ -20,6 +20,8 @@ use std::rc::Rc;
 pub(crate) fn read_csv(ctx: &mut Ctx<'_>, src: Box<dyn BufRead>, delimiter: u8) {
     ctx.set_container(Container::Csv);
     let mut lines = Lines::default();
+    let start = Rc::new(Cell::new(0u64));
+    let max = ctx.opts.max_record_bytes;
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -28,6 +30,10 @@ pub(crate) fn read_csv(ctx: &mut Ctx<'_>, src: Box<dyn BufRead>, delimiter: u8) 
             inner: src,
             pos: 0,
             endings: Rc::clone(&lines.endings),
+            start: Rc::clone(&start),
+            max: u64::try_from(max)
+                .unwrap_or(u64::MAX)
+                .saturating_add(READ_AHEAD),
         });
     let headers = match rdr.byte_headers() {
         Ok(h) => h.clone(),
@@ -36,6 +42,7 @@ pub(crate) fn read_csv(ctx: &mut Ctx<'_>, src: Box<dyn BufRead>, delimiter: u8) 
             return;
         }
     };
+    start.set(rdr.position().byte());
     let mut columns: Vec<Col> = Vec::new();
     let mut dialect = Dialect::PortalCsv;
     for (index, raw) in headers.iter().enumerate() {
@@ -71,12 +78,31 @@ pub(crate) fn read_csv(ctx: &mut Ctx<'_>, src: Box<dyn BufRead>, delimiter: u8) 
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => return,
             Ok(true) => {
+                start.set(rdr.position().byte());
                 let line = lines.line_of(rec.position());
                 if row(ctx, &rec, &columns, line, dialect).is_break() {
                     return;
                 }
             }
             Err(e) => {
+                if let csv::ErrorKind::Io(io) = e.kind()
+                    && io.get_ref().is_some_and(|e| e.is::<RowTooLong>())
+                {
+                    // The csv reader would buffer the whole row: reject it
+                    // and stop (a quoted row cannot be skipped safely).
+                    let mut p = csv::Position::new();
+                    p.set_byte(start.get());
+                    let line = lines.line_of(Some(&p));
+                    let reason = format!(
+                        "record too large: over the limit of {max} bytes (raise max_record_bytes if it is genuine)"
+                    );
+                    if ctx.reject(line, reason).is_continue() {
+                        ctx.file_error(format!(
+                            "reading stopped at line {line}: a CSV row over max_record_bytes cannot be skipped, so the rest of the file was not read"
+                        ));
+                    }
+                    return;
+                }
                 if let csv::ErrorKind::Io(io) = e.kind() {
                     let msg = crate::source::io_msg(ctx, io);
                     ctx.file_error(msg);
@@ -131,15 +157,38 @@ impl Lines {
     }
 }
 
-/// Passes bytes through, noting the offset of every line-ending byte.
+/// Bytes the csv reader may hold beyond the row it is reading (its
+/// buffer is 8 KiB).
+const READ_AHEAD: u64 = 64 << 10;
+
+/// The row being read is over `max_record_bytes`.
+#[derive(Debug)]
+struct RowTooLong;
+
+impl std::fmt::Display for RowTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a CSV row over max_record_bytes")
+    }
+}
+
+impl std::error::Error for RowTooLong {}
+
+/// Passes bytes through, noting the offset of every line-ending byte, and
+/// fails once the row being read (from `start`) passes `max` bytes, so
+/// that a huge row is never buffered whole.
 struct LineIndex<R> {
     inner: R,
     pos: u64,
     endings: Rc<RefCell<VecDeque<(u64, u8)>>>,
+    start: Rc<Cell<u64>>,
+    max: u64,
 }
 
 impl<R: Read> Read for LineIndex<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos.saturating_sub(self.start.get()) > self.max {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, RowTooLong));
+        }
         let n = self.inner.read(buf)?;
         let mut endings = self.endings.borrow_mut();
         for i in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
