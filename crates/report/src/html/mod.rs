@@ -266,14 +266,13 @@ fn timeline_field(f: &Finding) -> Option<Series> {
     })
 }
 
-/// Spreads `total` over `n` slots as evenly as integers allow.
+/// Spreads `total` over `n` slots as evenly as integers allow, the
+/// remainder spaced out over the slots (not piled at the start).
 fn spread(total: u64, n: usize) -> Vec<u64> {
-    if n == 0 {
-        return Vec::new();
-    }
-    let base = total / n as u64;
-    let rem = (total % n as u64) as usize;
-    (0..n).map(|i| base + u64::from(i < rem)).collect()
+    let n = n as u64;
+    (0..n)
+        .map(|i| (i + 1) * total / n - i * total / n)
+        .collect()
 }
 
 /// Per-minute estimate from what a finding carries: events spread evenly
@@ -283,14 +282,16 @@ fn spread(total: u64, n: usize) -> Vec<u64> {
 fn estimate(f: &Finding, threshold: Option<u64>) -> Series {
     let first = f.first_seen.as_second();
     let last = f.last_seen.as_second().max(first);
-    let t0 = first.div_euclid(60) * 60;
-    let t1 = last.div_euclid(60) * 60;
-    let n = ((t1 - t0) / 60 + 1).clamp(1, 10_080) as usize;
-    let bucket = if n == 10_080 {
-        ((t1 - t0) / 10_079).max(60)
-    } else {
-        60
-    };
+    // Per minute, or finer for short episodes (at least ~12 buckets), or
+    // coarser for very long ones (at most 10,080 buckets).
+    let span = last - first;
+    let bucket = [5i64, 10, 15, 30, 60]
+        .into_iter()
+        .find(|b| span / b <= 48)
+        .unwrap_or(60)
+        .max(span / 10_079);
+    let t0 = first.div_euclid(bucket) * bucket;
+    let t1 = last.div_euclid(bucket) * bucket;
     let n = ((t1 - t0) / bucket + 1).max(1) as usize;
     let slot = |t: i64| (((t - t0) / bucket).clamp(0, n as i64 - 1)) as usize;
 
@@ -538,7 +539,7 @@ pub fn render(report: &HuntReport<'_>) -> Result<String, askama::Error> {
                     .map(|p| (p.start.as_second(), p.end.as_second())),
             };
             let est = if s.estimated {
-                " Per-minute counts are estimated from the finding's totals (events spread over the episode and its busiest window; accounts interpolated through the threshold crossing)."
+                " Counts per time bucket are estimated from the finding's totals (events spread over the episode and its busiest window; accounts interpolated through the threshold crossing)."
             } else {
                 ""
             };
@@ -939,7 +940,8 @@ mod tests {
 
     #[test]
     fn spread_is_even_and_complete() {
-        assert_eq!(spread(7, 3), vec![3, 2, 2]);
+        assert_eq!(spread(7, 3), vec![2, 2, 3]);
+        assert_eq!(spread(2, 4), vec![0, 1, 0, 1]);
         assert_eq!(spread(0, 2), vec![0, 0]);
         assert!(spread(5, 0).is_empty());
     }
