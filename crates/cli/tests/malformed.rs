@@ -1414,3 +1414,42 @@ fn oversized_names_do_not_make_oversized_reasons() {
         o.stderr.len()
     );
 }
+
+/// `--strict` stops at the first bad record of any case with exit status 2
+/// and a message naming the file, the record and the reason.
+#[test]
+fn strict_mode_stops_at_the_first_bad_record() {
+    for (file, want) in [
+        (
+            "invalid_json.ndjson",
+            "invalid_json.ndjson: record 2 rejected: invalid JSON: expected value (column 54)",
+        ),
+        (
+            "wrong_types_signin.ndjson",
+            "wrong_types_signin.ndjson: record 2 rejected: field `TimeGenerated` has the wrong type",
+        ),
+        (
+            "timestamps_windows.xml",
+            "timestamps_windows.xml: record 2 rejected: timestamp out of range",
+        ),
+        (
+            "truncated.ndjson.gz",
+            "truncated.ndjson.gz: record 14 rejected: invalid JSON: EOF while parsing a string",
+        ),
+    ] {
+        let out = Command::cargo_bin("idrecon")
+            .expect("binary")
+            .current_dir(root())
+            .args(["hunt", "--strict", "--format", "json", "--no-allowlist"])
+            .arg(corpus(file))
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        assert!(stderr.contains(want), "{file}: {stderr}");
+        assert!(
+            stderr.contains("strict mode stops at the first bad record"),
+            "{stderr}"
+        );
+    }
+}
