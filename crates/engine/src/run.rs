@@ -523,46 +523,48 @@ impl<'e> Run<'e> {
     }
 }
 
-/// Per-minute activity of a finding's events: `[{minute, events,
-/// accounts}]` where `accounts` counts distinct values of the threshold
-/// measure's field in that minute (at most 1,440 minutes are listed; the
-/// rest is summarised in the last bucket's `truncated`).
+/// Activity over a finding's episode, for charts: `{bucket_seconds,
+/// points: [{t, failures, accounts, new_accounts}]}` with one point per
+/// bucket that has events. `accounts` counts distinct values of the
+/// threshold measure's field in the bucket; `new_accounts` those seen for
+/// the first time in the episode (their running sum is the cumulative
+/// distinct count the threshold applies to). Buckets are one minute, wider
+/// for long episodes so that at most 1,440 points are listed.
 fn timeline(rule: &Rule, evs: &[&Event]) -> Value {
-    const MAX_MINUTES: usize = 1440;
+    const MAX_POINTS: i64 = 1440;
     let field = rule.measure(&rule.threshold.measure).and_then(|m| m.field);
     let lower = rule
         .measure(&rule.threshold.measure)
         .is_some_and(|m| m.lower);
-    let mut buckets: BTreeMap<i64, (u64, HashSet<String>)> = BTreeMap::new();
+    let (Some(first), Some(last)) = (evs.first(), evs.last()) else {
+        return serde_json::json!({ "bucket_seconds": 60, "points": [] });
+    };
+    let span_minutes = (last.time.as_second() - first.time.as_second()) / 60 + 1;
+    let bucket = 60 * ((span_minutes + MAX_POINTS - 1) / MAX_POINTS).max(1);
+    let mut buckets: BTreeMap<i64, (u64, HashSet<String>, u64)> = BTreeMap::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for e in evs {
         let b = buckets
-            .entry(e.time.as_second().div_euclid(60))
+            .entry(e.time.as_second().div_euclid(bucket))
             .or_default();
         b.0 += 1;
         if let Some(v) = field.and_then(|f| value_of(e, f, lower, rule.missing_as_empty)) {
+            if seen.insert(v.clone()) {
+                b.2 += 1;
+            }
             b.1.insert(v);
         }
     }
-    let total = buckets.len();
-    let mut out: Vec<Value> = buckets
+    let points: Vec<Value> = buckets
         .into_iter()
-        .take(MAX_MINUTES)
-        .map(|(m, (n, set))| {
-            let minute = Timestamp::from_second(m * 60)
+        .map(|(k, (n, set, new))| {
+            let t = Timestamp::from_second(k * bucket)
                 .map(|t| t.to_string())
                 .unwrap_or_default();
-            serde_json::json!({ "minute": minute, "events": n, "accounts": set.len() })
+            serde_json::json!({ "t": t, "failures": n, "accounts": set.len(), "new_accounts": new })
         })
         .collect();
-    if total > MAX_MINUTES
-        && let Some(Value::Object(last)) = out.last_mut()
-    {
-        last.insert(
-            "truncated".into(),
-            Value::from((total - MAX_MINUTES) as u64),
-        );
-    }
-    Value::Array(out)
+    serde_json::json!({ "bucket_seconds": bucket, "points": points })
 }
 
 fn key_of(rule: &Rule, ev: &Event) -> Key {

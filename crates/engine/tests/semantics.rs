@@ -116,11 +116,11 @@ fn seed_threshold_is_inclusive_at_15() {
     // Per-minute timeline: 6 events at 10:00, 6 at 10:01, 3 at 10:02.
     assert_eq!(
         f.extra["timeline"],
-        serde_json::json!([
-            {"minute": "2024-05-01T10:00:00Z", "events": 6, "accounts": 6},
-            {"minute": "2024-05-01T10:01:00Z", "events": 6, "accounts": 6},
-            {"minute": "2024-05-01T10:02:00Z", "events": 3, "accounts": 3}
-        ])
+        serde_json::json!({"bucket_seconds": 60, "points": [
+            {"t": "2024-05-01T10:00:00Z", "failures": 6, "accounts": 6, "new_accounts": 6},
+            {"t": "2024-05-01T10:01:00Z", "failures": 6, "accounts": 6, "new_accounts": 6},
+            {"t": "2024-05-01T10:02:00Z", "failures": 3, "accounts": 3, "new_accounts": 3}
+        ]})
     );
     assert_eq!(f.extra["mitre"], serde_json::json!(["T1589", "T1589.002"]));
 }
