@@ -583,6 +583,7 @@ pub mod hunt {
             enabled: cfg.fast,
             prefilter: (cfg.fast && cfg.prefilter).then(|| prefilter(&catalogue)),
             threads: cfg.threads.max(1),
+            block_bytes: idrecon_ingest::DEFAULT_BLOCK_BYTES,
         };
         let report = idrecon_ingest::read_all_into(
             &files,

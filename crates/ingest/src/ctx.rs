@@ -38,6 +38,13 @@ pub(crate) enum Container {
     EventXml,
 }
 
+/// What a part of a file read on another thread found.
+pub(crate) struct Parts {
+    stats: FileStats,
+    dialects: Vec<(Dialect, Option<Family>)>,
+    error: Option<String>,
+}
+
 /// Reading state of one file.
 pub(crate) struct Ctx<'a> {
     pub index: u32,
@@ -187,6 +194,30 @@ impl<'a> Ctx<'a> {
         match serde_json::from_str::<Value>(raw) {
             Ok(v) => self.value(&v, record),
             Err(e) => self.reject(record, format!("invalid JSON: {}", json_error(&e))),
+        }
+    }
+
+    /// What a part of a file read on another thread found (see
+    /// [`Ctx::absorb`]).
+    pub(crate) fn into_parts(self) -> Parts {
+        Parts {
+            stats: self.stats,
+            dialects: self.dialects,
+            error: self.error,
+        }
+    }
+
+    /// Adds what a part of this file read elsewhere found, its record
+    /// numbers shifted by `base`, as if this context had read it.
+    pub(crate) fn absorb(&mut self, parts: Parts, base: u64) {
+        crate::fast::merge_stats(&mut self.stats, parts.stats, base);
+        for d in parts.dialects {
+            if !self.dialects.contains(&d) {
+                self.dialects.push(d);
+            }
+        }
+        if let Some(e) = parts.error {
+            self.file_error(e);
         }
     }
 

@@ -102,7 +102,7 @@ fn read_ndjson(ctx: &mut Ctx<'_>, mut src: Src, mut line_no: u64) {
     }
 }
 
-fn ndjson_line(ctx: &mut Ctx<'_>, line: &[u8], line_no: u64) -> Flow {
+pub(crate) fn ndjson_line(ctx: &mut Ctx<'_>, line: &[u8], line_no: u64) -> Flow {
     let text = match std::str::from_utf8(line) {
         Ok(t) => t,
         Err(e) => {
@@ -160,7 +160,7 @@ fn line_value(ctx: &mut Ctx<'_>, v: Value, line_no: u64) -> Flow {
 
 /// Envelope recognised by key: `records` (Azure Monitor), `value` (Graph
 /// page), `tables` (Log Analytics query API); the value must be an array.
-fn envelope_kind(v: &Value) -> Option<(Container, &'static str)> {
+pub(crate) fn envelope_kind(v: &Value) -> Option<(Container, &'static str)> {
     let m = v.as_object()?;
     for (key, kind) in [
         ("records", Container::Records),
@@ -237,7 +237,7 @@ fn read_line_limited(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::
 }
 
 /// A line without its line ending, surrounding whitespace and any BOM.
-fn trim_line(line: &[u8]) -> &[u8] {
+pub(crate) fn trim_line(line: &[u8]) -> &[u8] {
     let line = line.trim_ascii();
     let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
     line.trim_ascii()

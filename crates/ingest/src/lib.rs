@@ -217,7 +217,13 @@ pub fn read_file_into(
     sink: &mut dyn EventSink,
 ) -> Result<FileReport, IngestError> {
     let mut ctx = ctx::Ctx::new(file, index, opts, fast, sink);
-    source::read_input(&mut ctx, file);
+    #[cfg(unix)]
+    let done = fast::par::try_read(&mut ctx, file, fast);
+    #[cfg(not(unix))]
+    let done = false;
+    if !done {
+        source::read_input(&mut ctx, file);
+    }
     ctx.finish()
 }
 
@@ -326,7 +332,13 @@ pub struct FastPath {
     pub prefilter: Option<Prefilter>,
     /// Threads for reading (1: everything on the calling thread).
     pub threads: usize,
+    /// Size of the blocks a large NDJSON file is cut into for reading on
+    /// several threads (files of at least two blocks are).
+    pub block_bytes: usize,
 }
+
+/// Default [`FastPath::block_bytes`]: 8 MiB.
+pub const DEFAULT_BLOCK_BYTES: usize = 8 << 20;
 
 impl FastPath {
     /// Everything off: the plain, sequential reading.
@@ -335,6 +347,7 @@ impl FastPath {
             enabled: false,
             prefilter: None,
             threads: 1,
+            block_bytes: DEFAULT_BLOCK_BYTES,
         }
     }
 
@@ -345,6 +358,7 @@ impl FastPath {
             enabled: env_allows_fast_path(),
             prefilter: None,
             threads: 1,
+            block_bytes: DEFAULT_BLOCK_BYTES,
         }
     }
 }

@@ -67,7 +67,63 @@ enum KeyUse {
     Elsewhere,
 }
 
+/// Bit `n` set: some key of length `n` matters (a field or a routing key).
+const USED_LENGTHS: u32 = {
+    let names: &[&str] = &[
+        "Type",
+        "TimeGenerated",
+        "CreatedDateTime",
+        "Time",
+        "ActivityDateTime",
+        "Status",
+        "UserPrincipalName",
+        "IpAddress",
+        "CallerIpAddress",
+        "ResultType",
+        "ResultDescription",
+        "AppDisplayName",
+        "AppId",
+        "ResourceDisplayName",
+        "ClientAppUsed",
+        "UserAgent",
+        "AuthenticationProtocol",
+        "AuthenticationRequirement",
+        "AutonomousSystemNumber",
+        "OriginalRequestId",
+        "Id",
+        "CorrelationId",
+        "SignInEventTypes",
+        "ServicePrincipalId",
+        "ServicePrincipalName",
+        "IsInteractive",
+        "ProcessingTimeInMs",
+        "ActivityDisplayName",
+        "LoggedByService",
+        "InitiatedBy",
+        "TargetResources",
+        "category",
+        "operationName",
+        "properties",
+        "Event",
+        "winlog",
+        "EventID",
+        "records",
+        "value",
+        "tables",
+    ];
+    let mut mask = 0u32;
+    let mut i = 0;
+    while i < names.len() {
+        mask |= 1 << names[i].len();
+        i += 1;
+    }
+    mask
+};
+
 fn key_use(key: &[u8]) -> KeyUse {
+    if key.len() > 26 || USED_LENGTHS & (1 << key.len()) == 0 {
+        return KeyUse::Ignored;
+    }
     // Exact spellings that change the dialect or container.
     match key {
         b"time" | b"category" | b"operationName" | b"properties" | b"Event" | b"winlog"
@@ -305,10 +361,11 @@ pub(crate) fn signin<'a>(
                     return Err(Bail);
                 }
                 *s = Some(u16::try_from(i).map_err(|_| Bail)?);
+                // Every marker is a field.
+                la = la || LA_MARKERS.contains(&key);
+                graph = graph || GRAPH_MARKERS.contains(&key);
             }
         }
-        la = la || LA_MARKERS.contains(&key);
-        graph = graph || GRAPH_MARKERS.contains(&key);
     }
     let rec = Rec {
         text: line,

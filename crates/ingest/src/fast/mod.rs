@@ -7,6 +7,8 @@
 //! [`flat`]), and a skipped record is counted as used like any other.
 
 pub(crate) mod flat;
+#[cfg(unix)]
+pub(crate) mod par;
 pub(crate) mod scan;
 
 use crate::ctx::{Ctx, Flow};
@@ -36,4 +38,25 @@ pub(crate) fn ndjson_line(ctx: &mut Ctx<'_>, text: &str, line_no: u64) -> Option
     };
     ctx.scratch = scratch;
     flow
+}
+
+/// The counts a block adds to its file.
+pub(crate) fn merge_stats(
+    into: &mut idrecon_core::FileStats,
+    from: idrecon_core::FileStats,
+    base: u64,
+) {
+    into.read += from.read;
+    into.used += from.used;
+    into.rejected += from.rejected;
+    for (k, v) in from.kinds {
+        *into.kinds.entry(k).or_default() += v;
+    }
+    for mut r in from.rejects {
+        if into.rejects.len() >= idrecon_core::stats::MAX_KEPT_REJECTS {
+            break;
+        }
+        r.record += base;
+        into.rejects.push(r);
+    }
 }

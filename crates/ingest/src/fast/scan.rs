@@ -69,13 +69,14 @@ fn ws(b: &[u8], mut i: usize) -> usize {
 
 /// Scans a string body starting after its opening quote; returns the index
 /// of the closing quote and whether it holds escapes.
-#[inline]
+#[inline(always)]
 fn string(b: &[u8], mut i: usize) -> Result<(usize, bool), Bail> {
     let mut esc = false;
     loop {
         while let Some(chunk) = b.get(i..i + 8) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(chunk);
+            let Ok(w) = <[u8; 8]>::try_from(chunk) else {
+                break;
+            };
             let m = special(u64::from_le_bytes(w));
             if m != 0 {
                 i += (m.trailing_zeros() / 8) as usize;

@@ -69,6 +69,7 @@ fn check_file(path: &Path) {
         enabled: true,
         prefilter: None,
         threads: 1,
+        block_bytes: 1 << 20,
     };
     let (r, items) = read(path, &scan_only);
     assert_eq!(r, plain_report, "{}", path.display());
@@ -76,10 +77,12 @@ fn check_file(path: &Path) {
     for profile in [Profile::Seed, Profile::Recommended] {
         let rs = rules(profile);
         for threads in [1, 2] {
+            // Tiny blocks: even small files are read on two threads.
             let fast = FastPath {
                 enabled: true,
                 prefilter: Some(prefilter(rs.clone())),
                 threads,
+                block_bytes: 97,
             };
             let (r, items) = read(path, &fast);
             assert_eq!(r, plain_report, "{} {profile}", path.display());
@@ -435,6 +438,7 @@ fn prefilter_never_skips_what_a_rule_uses() {
                 enabled: true,
                 prefilter: Some(prefilter(rules(Profile::Seed))),
                 threads: 1,
+                block_bytes: 1 << 20,
             };
             let (r, items) = read(&path, &fast);
             let skipped = items
