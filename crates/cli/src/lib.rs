@@ -2,6 +2,7 @@
 //! findings → sinks. The binary (`main.rs`) only parses arguments and calls
 //! into this library; `eval` and the tests use the same pipeline.
 
+pub mod exportcmd;
 pub mod pipeline;
 pub mod progress;
 pub mod simcmd;

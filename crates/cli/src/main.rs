@@ -35,6 +35,9 @@ enum Command {
     Eval(idrecon::simcmd::EvalArgs),
     /// Run the detections live on a stream (stdin, followed files, Kafka / Event Hubs) with the same results as `hunt`.
     Watch(idrecon::watchcmd::WatchArgs),
+    /// Export every rule as native queries: Sentinel KQL, Splunk SPL, Elastic ES|QL, QRadar AQL,
+    /// Sumo Logic, Chronicle YARA-L, CrowdStrike LogScale and Sigma.
+    Export(idrecon::exportcmd::ExportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -153,6 +156,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => idrecon::simcmd::simulate(a),
         Command::Eval(a) => idrecon::simcmd::eval(a),
         Command::Watch(a) => idrecon::watchcmd::watch(a),
+        Command::Export(a) => idrecon::exportcmd::export(a),
     };
     match result {
         Ok(code) => code,

@@ -347,3 +347,68 @@ fn allowlist_suppresses_and_counts() {
             .contains("allowlist entry `scanner`: suppressed 1 finding(s)")
     );
 }
+
+#[test]
+fn export_writes_every_rule_and_dialect() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = idrecon()
+        .args(["export", "--target", "all", "--package", "--out"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (t, ext) in [
+        ("kql", "kql"),
+        ("spl", "spl"),
+        ("esql", "esql"),
+        ("aql", "aql"),
+        ("sumo", "sumo"),
+        ("yaral", "yaral"),
+        ("logscale", "logscale"),
+        ("sigma", "sigma.yml"),
+    ] {
+        let p = dir
+            .path()
+            .join(t)
+            .join(format!("auth_username_enumeration.{ext}"));
+        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(
+            text.contains("50034"),
+            "{t}: the not-found code must be in the query"
+        );
+    }
+    // The seed profile's KQL is the seed query on SigninLogs.
+    let out = idrecon()
+        .args([
+            "export",
+            "--target",
+            "kql",
+            "--profile",
+            "seed",
+            "--rule",
+            "auth_username_enumeration",
+        ])
+        .output()
+        .expect("runs");
+    let kql = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        kql.contains("SigninLogs") && !kql.contains("AADSignInLogs\n|"),
+        "{kql}"
+    );
+    assert!(
+        kql.contains("by IPAddress, AppDisplayName, ResultDescription"),
+        "{kql}"
+    );
+    idrecon()
+        .args(["export", "--target", "nope"])
+        .assert()
+        .code(2);
+    idrecon()
+        .args(["export", "--target", "kql", "--package"])
+        .assert()
+        .code(2);
+}
