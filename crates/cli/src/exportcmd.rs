@@ -61,16 +61,19 @@ pub fn export(a: ExportArgs) -> Result<ExitCode> {
     let mut written = 0usize;
     for t in &targets {
         for r in cat.rules() {
-            let q = compile(r, *t, a.profile).with_context(|| format!("rule `{}` cannot be exported to {t}", r.id))?;
+            let q = compile(r, *t, a.profile)
+                .with_context(|| format!("rule `{}` cannot be exported to {t}", r.id))?;
             for w in &q.warnings {
                 eprintln!("{} ({t}): limitation: {w}", r.id);
             }
             match &a.out {
                 Some(dir) => {
                     let d = dir.join(t.as_str());
-                    std::fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
+                    std::fs::create_dir_all(&d)
+                        .with_context(|| format!("cannot create {}", d.display()))?;
                     let p = d.join(format!("{}.{}", r.id, t.extension()));
-                    std::fs::write(&p, &q.text).with_context(|| format!("cannot write {}", p.display()))?;
+                    std::fs::write(&p, &q.text)
+                        .with_context(|| format!("cannot write {}", p.display()))?;
                     written += 1;
                 }
                 None => {
@@ -82,16 +85,15 @@ pub fn export(a: ExportArgs) -> Result<ExitCode> {
                 }
             }
         }
-        if a.package {
-            if let Some(dir) = &a.out {
-                for (name, text) in package(cat.rules(), *t, a.profile)? {
-                    let p = dir.join(t.as_str()).join(&name);
-                    if let Some(parent) = p.parent() {
-                        std::fs::create_dir_all(parent)?;
-                    }
-                    std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))?;
-                    written += 1;
+        if let (true, Some(dir)) = (a.package, &a.out) {
+            for (name, text) in package(cat.rules(), *t, a.profile)? {
+                let p = dir.join(t.as_str()).join(&name);
+                if let Some(parent) = p.parent() {
+                    std::fs::create_dir_all(parent)?;
                 }
+                std::fs::write(&p, text)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+                written += 1;
             }
         }
     }
