@@ -1,7 +1,7 @@
 //! Independent audit of `--profile seed` end to end (readers + engine):
 //! what Sentinel would compute from the same rows, per the seed's KQL and
-//! the documented Kusto semantics. Tests marked
-//! `#[ignore = "deviation: …"]` fail today.
+//! the documented Kusto semantics. The deviations this audit found (address
+//! normalization, empty-column fallbacks, null targets, caller IPs) are fixed.
 //!
 //! The rows are Log Analytics `SigninLogs` / `AuditLogs` rows (NDJSON), the
 //! form in which Sentinel itself holds the data, unless noted.
@@ -130,35 +130,35 @@ fn seed_same_address_written_alike_is_one_group() {
 }
 
 #[test]
-#[ignore = "deviation: readers rewrite ::ffff:a.b.c.d to a.b.c.d; `summarize … by IPAddress` groups the stored strings apart"]
+
 fn seed_ipv4_mapped_address_is_its_own_group() {
     let f = hunt_rows(&split_rows("203.0.113.50", "::ffff:203.0.113.50"), &[]);
     assert!(f.is_empty(), "{f:?}");
 }
 
 #[test]
-#[ignore = "deviation: readers strip a port (a.b.c.d:443); Sentinel groups \"a.b.c.d:443\" apart"]
+
 fn seed_address_with_port_is_its_own_group() {
     let f = hunt_rows(&split_rows("203.0.113.50", "203.0.113.50:443"), &[]);
     assert!(f.is_empty(), "{f:?}");
 }
 
 #[test]
-#[ignore = "deviation: readers lower-case IPv6; Sentinel groups \"2001:DB8::1\" and \"2001:db8::1\" apart"]
+
 fn seed_ipv6_case_is_its_own_group() {
     let f = hunt_rows(&split_rows("2001:db8::1", "2001:DB8::1"), &[]);
     assert!(f.is_empty(), "{f:?}");
 }
 
 #[test]
-#[ignore = "deviation: readers trim the address; Sentinel groups \" 203.0.113.50\" apart"]
+
 fn seed_padded_address_is_its_own_group() {
     let f = hunt_rows(&split_rows("203.0.113.50", " 203.0.113.50"), &[]);
     assert!(f.is_empty(), "{f:?}");
 }
 
 #[test]
-#[ignore = "deviation: readers turn IPAddress \"-\" into no address (source_ip \"\"); Sentinel keys and reports \"-\""]
+
 fn seed_dash_address_is_reported_as_written() {
     let rows: Vec<Value> = users("u", 15)
         .iter()
@@ -248,7 +248,7 @@ fn seed_description_splits_groups() {
 /// An explicit empty `ResultDescription` is the group key `""` in Sentinel;
 /// `Status.failureReason` is a different column the seed never reads.
 #[test]
-#[ignore = "deviation: an empty ResultDescription is replaced by Status.failureReason (prefer_nonempty in the readers)"]
+
 fn seed_empty_result_description_is_not_replaced() {
     let rows: Vec<Value> = users("u", 15)
         .iter()
@@ -270,7 +270,7 @@ fn seed_empty_result_description_is_not_replaced() {
 /// An explicit empty `ResultType` is not in the code list, whatever
 /// `Status.errorCode` says.
 #[test]
-#[ignore = "deviation: an empty ResultType is replaced by Status.errorCode (prefer_nonempty in the readers)"]
+
 fn seed_empty_result_type_is_not_replaced_by_status_code() {
     let rows: Vec<Value> = users("u", 15)
         .iter()
@@ -375,7 +375,7 @@ fn seed_sspr_app_initiator_has_no_address() {
 /// `InitiatedBy` from `properties.initiatedBy`; the table has no caller-IP
 /// column, so an app initiator still gives `IPAddress == ""`.
 #[test]
-#[ignore = "deviation: for Azure Monitor audit records the reader falls back to callerIpAddress when InitiatedBy has no user IP"]
+
 fn seed_sspr_diagnostic_app_initiator_ignores_caller_ip() {
     let rows: Vec<Value> = (0..10)
         .map(|i| {
@@ -426,7 +426,7 @@ fn seed_sspr_first_target_only() {
 /// `TargetResources[0]` being JSON `null` is `tostring(null) == ""` in
 /// Sentinel; the record is not malformed.
 #[test]
-#[ignore = "deviation: a null first TargetResources element makes the reader reject the record"]
+
 fn seed_sspr_null_first_target_is_empty_string() {
     let mut rows = sspr_rows(9, |_| json!({}));
     rows.push(sspr(
@@ -443,7 +443,7 @@ fn seed_sspr_null_first_target_is_empty_string() {
 /// `isnotempty(" ")` is true: a blank (not empty) initiator IP passes and
 /// is its own group key.
 #[test]
-#[ignore = "deviation: readers trim the initiator IP, so \" \" becomes no address and isnotempty fails"]
+
 fn seed_sspr_blank_initiator_ip_is_not_empty() {
     let f = hunt_rows(
         &sspr_rows(10, |_| json!({"InitiatedBy": {"user": {"ipAddress": " "}}})),
@@ -457,7 +457,7 @@ fn seed_sspr_blank_initiator_ip_is_not_empty() {
 /// empty OperationName does not match, whatever ActivityDisplayName says
 /// (reason and activity are otherwise matching: "failed").
 #[test]
-#[ignore = "deviation: an empty OperationName is replaced by ActivityDisplayName (prefer_nonempty in the readers)"]
+
 fn seed_sspr_empty_operation_name_is_not_replaced() {
     let f = hunt_rows(&sspr_rows(10, |_| json!({"OperationName": ""})), &[]);
     assert!(f.is_empty(), "{f:?}");

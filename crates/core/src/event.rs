@@ -90,6 +90,9 @@ pub struct Event {
     pub user: Option<String>,
     /// Source address (IP), normalized.
     pub source_ip: Option<String>,
+    /// Source address exactly as the log wrote it (seed rules group by it,
+    /// as Sentinel would: no trimming, no IPv4-mapped or port handling).
+    pub source_ip_raw: Option<String>,
     /// Result / error code: Entra `ResultType` as a decimal string, Windows
     /// `Status` as lower-case hex (`0x6`, `0xc000006d`).
     pub result_code: Option<String>,
@@ -159,6 +162,7 @@ impl Event {
             origin,
             user: None,
             source_ip: None,
+            source_ip_raw: None,
             result_code: None,
             result_description: None,
             app: None,
@@ -208,6 +212,7 @@ impl Event {
             Field::Kind => return Some(self.kind.as_str()),
             Field::User => &self.user,
             Field::SourceIp => &self.source_ip,
+            Field::SourceIpRaw => &self.source_ip_raw,
             Field::Source => {
                 return self.source_ip.as_deref().or(self.workstation.as_deref());
             }
@@ -276,6 +281,8 @@ fields! {
     User => "user",
     /// Source IP address.
     SourceIp => "source_ip",
+    /// Source IP address exactly as written in the log.
+    SourceIpRaw => "source_ip_raw",
     /// Source IP, or the workstation name when there is no address.
     Source => "source",
     /// Result / status code.

@@ -121,6 +121,7 @@ fn event() -> impl Strategy<Value = Event> {
             e.user = user.map(str::to_string);
             e.result_code = code.map(str::to_string);
             e.source_ip = ip.map(str::to_string);
+            e.source_ip_raw = e.source_ip.clone();
             e.app = app.map(str::to_string);
             e.result_description = desc.map(str::to_string);
             e
@@ -509,7 +510,7 @@ fn reference_seed(
 fn engine_seed(f: &Finding) -> SeedFinding {
     let k = |n: &str| f.key.get(n).cloned().flatten().unwrap_or_default();
     SeedFinding {
-        key: (k("source_ip"), k("app"), k("result_description")),
+        key: (k("source_ip_raw"), k("app"), k("result_description")),
         first_seen: f.first_seen,
         last_seen: f.last_seen,
         unique_usernames: f.unique_usernames,

@@ -26,6 +26,7 @@ fn signin(t: Timestamp, user: &str, ip: &str, code: &str, desc: &str, app: &str)
     );
     e.user = Some(user.into());
     e.source_ip = Some(ip.into());
+    e.source_ip_raw = Some(ip.into());
     e.result_code = Some(code.into());
     e.result_description = Some(desc.into());
     e.app = Some(app.into());
@@ -41,6 +42,7 @@ fn audit(t: Timestamp, target: Option<&str>, ip: &str, op: &str, reason: &str) -
     );
     e.target_user = target.map(str::to_string);
     e.source_ip = Some(ip.into());
+    e.source_ip_raw = Some(ip.into());
     e.operation = Some(op.into());
     e.activity = Some(op.into());
     e.result_reason = Some(reason.into());

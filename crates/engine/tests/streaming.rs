@@ -24,6 +24,7 @@ fn ev(secs: i64, user: &str, ip: &str, code: &str) -> Event {
     );
     e.user = Some(user.into());
     e.source_ip = Some(ip.into());
+    e.source_ip_raw = Some(ip.into());
     e.result_code = Some(code.into());
     e.app = Some("Office".into());
     e

@@ -103,7 +103,7 @@ files! {
 
 fn parse(t: Target) -> Result<TargetMap, ExportError> {
     let (file, text) = text_of(t);
-    let m: TargetMap = serde_saphyr::from_str(text).map_err(|e| ExportError::Mapping {
+    let mut m: TargetMap = serde_saphyr::from_str(text).map_err(|e| ExportError::Mapping {
         file: file.to_string(),
         message: e.to_string(),
     })?;
@@ -121,6 +121,17 @@ fn parse(t: Target) -> Result<TargetMap, ExportError> {
                 file: file.to_string(),
                 message: format!("kind `{kind}`: every table and field needs a `source`"),
             });
+        }
+    }
+    // `source_ip_raw` (the address exactly as the log wrote it, which the
+    // seed rules group by) is what every platform column holds: the same
+    // field as `source_ip` unless a mapping says otherwise.
+    for k in m.kinds.values_mut() {
+        if let (false, Some(ip)) = (
+            k.fields.contains_key("source_ip_raw"),
+            k.fields.get("source_ip").cloned(),
+        ) {
+            k.fields.insert("source_ip_raw".into(), ip);
         }
     }
     Ok(m)

@@ -237,6 +237,11 @@ fn row(
         if c.name == "Status" && !text.trim_start().starts_with('{') {
             continue;
         }
+        // A CSV cell cannot say "absent": an empty cell is treated as a
+        // missing column, so fallbacks (e.g. Status for the code) still apply.
+        if text.is_empty() {
+            continue;
+        }
         m.insert(c.name.to_string(), Value::String(text.to_string()));
     }
     ctx.flat(&m, line, dialect)

@@ -569,13 +569,14 @@ fn signin(
         None => (None, None),
     };
     e.user = text(src.get("userPrincipalName"))?;
-    e.source_ip = first_ip(&[
-        text(src.get("ipAddress"))?,
-        text(src.top("callerIpAddress"))?,
-    ]);
-    e.result_code = prefer_nonempty(code(src.get_top_first("resultType"))?, status_code);
-    e.result_description =
-        prefer_nonempty(text(src.get_top_first("resultDescription"))?, status_reason);
+    let ip = text(src.get("ipAddress"))?;
+    let caller = text(src.top("callerIpAddress"))?;
+    e.source_ip_raw = ip.clone().or_else(|| caller.clone());
+    e.source_ip = first_ip(&[ip, caller]);
+    // KQL semantics: an explicit `ResultType: ""` stays empty (Sentinel would
+    // not match it); the status object is only a fallback when the column is absent.
+    e.result_code = code(src.get_top_first("resultType"))?.or(status_code);
+    e.result_description = text(src.get_top_first("resultDescription"))?.or(status_reason);
     e.app = text(src.get("appDisplayName"))?;
     e.app_id = text(src.get("appId"))?;
     e.resource = text(src.get("resourceDisplayName"))?;
@@ -592,7 +593,7 @@ fn signin(
 fn audit(src: Src<'_>, time: Timestamp, origin: Origin) -> Result<Event, String> {
     let mut e = Event::new(time, EventKind::EntraAudit, table::AUDIT_LOGS, origin);
     let activity = text(src.get("activityDisplayName"))?;
-    e.operation = prefer_nonempty(text(src.get_top_first("operationName"))?, activity.clone());
+    e.operation = text(src.get_top_first("operationName"))?.or_else(|| activity.clone());
     e.activity = activity;
     e.result = text(src.get("result"))?;
     e.result_reason = text(src.get("resultReason"))?;
@@ -607,7 +608,10 @@ fn audit(src: Src<'_>, time: Timestamp, origin: Origin) -> Result<Event, String>
             Some((_, v)) => return Err(wrong_type(&format!("{k}.user"), "an object", v)),
         }
     }
-    e.source_ip = first_ip(&[initiator_ip, text(src.top("callerIpAddress"))?]);
+    // Only the initiator's address (the seed's `InitiatedBy.user.ipAddress`):
+    // a diagnostic record's `callerIpAddress` is not an AuditLogs column.
+    e.source_ip_raw = initiator_ip.clone();
+    e.source_ip = first_ip(&[initiator_ip]);
 
     if let Some((k, targets)) = json_field(src.get("targetResources"))? {
         let Value::Array(items) = targets.as_ref() else {
@@ -616,6 +620,8 @@ fn audit(src: Src<'_>, time: Timestamp, origin: Origin) -> Result<Event, String>
         match items.first() {
             None => {}
             Some(Value::Object(t)) => e.target_user = text(get_ci(t, "userPrincipalName"))?,
+            // `tostring(TargetResources[0].userPrincipalName)` of a null target is "".
+            Some(Value::Null) => {}
             Some(v) => return Err(wrong_type(&format!("{k}[0]"), "an object", v)),
         }
     }

@@ -248,7 +248,7 @@ pub enum Predicate {
     In(Field, Vec<String>),
     /// Case-insensitive membership (KQL `in~`).
     InCi(Field, Vec<String>),
-    /// Case-insensitive substring, any of (KQL `contains`).
+    /// Case-insensitive (ASCII letters) substring, any of (KQL `contains`).
     Contains(Field, Vec<String>),
     /// Present and not empty (KQL `isnotempty`).
     NotEmpty(Field),
@@ -274,8 +274,8 @@ impl Predicate {
             Predicate::In(f, vals) => get(f).is_some_and(|v| vals.iter().any(|x| x == v)),
             Predicate::InCi(f, vals) => get(f).is_some_and(|v| vals.iter().any(|x| eq_ci(x, v))),
             Predicate::Contains(f, subs) => get(f).is_some_and(|v| {
-                let lv = v.to_lowercase();
-                subs.iter().any(|s| lv.contains(&s.to_lowercase()))
+                let lv = v.to_ascii_lowercase();
+                subs.iter().any(|s| lv.contains(&s.to_ascii_lowercase()))
             }),
             Predicate::NotEmpty(f) => ev.get(*f).is_some_and(|v| !v.is_empty()),
             Predicate::Any(ps) => ps.iter().any(|p| p.eval(ev, missing_as_empty)),
@@ -308,8 +308,8 @@ impl Predicate {
             }
             Predicate::Contains(f, subs) => get(f).map(|v| {
                 v.is_some_and(|v| {
-                    let lv = v.to_lowercase();
-                    subs.iter().any(|s| lv.contains(&s.to_lowercase()))
+                    let lv = v.to_ascii_lowercase();
+                    subs.iter().any(|s| lv.contains(&s.to_ascii_lowercase()))
                 })
             }),
             Predicate::NotEmpty(f) => known(*f).map(|v| v.is_some_and(|v| !v.is_empty())),
@@ -352,8 +352,10 @@ impl Predicate {
     }
 }
 
+/// KQL `in~` / `=~`: case-insensitive for ASCII letters only ("case-insensitive
+/// operators are currently supported only for ASCII-text").
 fn eq_ci(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b) || (!a.is_ascii() && a.to_lowercase() == b.to_lowercase())
+    a.eq_ignore_ascii_case(b)
 }
 
 /// The flat YAML form of a predicate.

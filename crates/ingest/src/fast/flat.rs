@@ -222,6 +222,7 @@ pub(crate) struct Signin<'a> {
 struct Fields<'a> {
     user: Option<Cow<'a, str>>,
     source_ip: Option<String>,
+    source_ip_raw: Option<Cow<'a, str>>,
     result_description: Option<Cow<'a, str>>,
     app: Option<Cow<'a, str>>,
     app_id: Option<Cow<'a, str>>,
@@ -246,6 +247,7 @@ impl Signin<'_> {
         let mut e = Event::new(self.time, self.kind, self.table, origin);
         e.user = owned(f.user);
         e.source_ip = f.source_ip;
+        e.source_ip_raw = owned(f.source_ip_raw);
         e.result_code = owned(self.result_code);
         e.result_description = owned(f.result_description);
         e.app = owned(f.app);
@@ -453,16 +455,18 @@ pub(crate) fn signin<'a>(
     let user = rec.text(F::UserPrincipalName)?;
     let ip = rec.text(F::IpAddress)?;
     let caller = rec.text(F::CallerIpAddress)?;
-    let source_ip = [ip, caller]
-        .iter()
+    let source_ip = [&ip, &caller]
+        .into_iter()
         .flatten()
         .filter_map(|s| normalize_ip(s))
         .find(|s| !s.eq_ignore_ascii_case("<null>"));
-    let result_code = prefer_nonempty(rec.code(F::ResultType)?, status_code);
-    let result_description = prefer_nonempty(rec.text(F::ResultDescription)?, status_reason);
+    let source_ip_raw = ip.or(caller);
+    let result_code = rec.code(F::ResultType)?.or(status_code);
+    let result_description = rec.text(F::ResultDescription)?.or(status_reason);
     let fields = Fields {
         user,
         source_ip,
+        source_ip_raw,
         result_description,
         app: rec.text(F::AppDisplayName)?,
         app_id: rec.text(F::AppId)?,
