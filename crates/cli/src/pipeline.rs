@@ -77,26 +77,22 @@ pub fn hunt_observed(
         .now(cfg.now)
         .build();
     let mut run = engine.run(files.iter().map(|f| f.display.clone()).collect());
-    // One file at a time (as `read_all` does) so progress can follow.
     obs.start(&files);
-    let mut ingest = IngestReport::default();
-    for (i, f) in files.iter().enumerate() {
-        obs.file_start(i, f);
-        let index = u32::try_from(i).unwrap_or(u32::MAX);
-        let read = idrecon_ingest::read_file(f, index, &cfg.ingest, &mut |ev| {
-            obs.record();
-            run.push(ev)
-        });
-        let report = match read {
-            Ok(r) => r,
-            Err(e) => {
-                obs.finish();
-                return Err(e).context("reading the input failed");
-            }
+    let fast = fast_path(&catalogue);
+    let read = {
+        let mut feed = Feed {
+            run: &mut run,
+            obs: &mut *obs,
         };
-        obs.file_done(i, f, &report);
-        ingest.files.push(report);
-    }
+        idrecon_ingest::read_all_into(&files, &cfg.ingest, &fast, &mut feed)
+    };
+    let ingest = match read {
+        Ok(r) => r,
+        Err(e) => {
+            obs.finish();
+            return Err(e).context("reading the input failed");
+        }
+    };
     obs.finish();
     let (findings, summary) = run.finish();
     let totals = ingest.totals();
@@ -122,4 +118,49 @@ pub fn hunt_observed(
         allow_counts,
         warnings,
     })
+}
+
+/// Feeds what the readers produce into an engine run, with progress.
+struct Feed<'a, 'e> {
+    run: &'a mut idrecon_engine::Run<'e>,
+    obs: &'a mut dyn crate::progress::Observer,
+}
+
+impl idrecon_ingest::EventSink for Feed<'_, '_> {
+    fn event(&mut self, ev: idrecon_core::Event) {
+        self.obs.record();
+        self.run.push(ev);
+    }
+    fn skipped(&mut self, time: Timestamp, _kind: idrecon_core::EventKind) {
+        self.obs.record();
+        self.run.push_unused(time);
+    }
+    fn file_start(&mut self, index: usize, file: &InputFile) {
+        self.obs.file_start(index, file);
+    }
+    fn file_done(&mut self, index: usize, file: &InputFile, report: &idrecon_ingest::FileReport) {
+        self.obs.file_done(index, file, report);
+    }
+}
+
+/// The readers' fast paths for these rules: the scanning reader, a
+/// prefilter that skips records no rule can use (derived from the rules'
+/// `where` and `confirm` conditions on the result code) and every core.
+/// `IDRECON_FAST_PATH=0` turns all of it off (the plain, sequential
+/// reading; findings and counts are the same).
+pub fn fast_path(catalogue: &Catalogue) -> idrecon_ingest::FastPath {
+    if !idrecon_ingest::env_allows_fast_path() {
+        return idrecon_ingest::FastPath::off();
+    }
+    let rules: Vec<idrecon_rules::Rule> = catalogue.rules().to_vec();
+    let prefilter = idrecon_ingest::Prefilter::new(move |kind, table, code| {
+        let known = |f: idrecon_core::Field| (f == idrecon_core::Field::ResultCode).then_some(code);
+        rules.iter().any(|r| r.may_use(kind, table, &known))
+    });
+    idrecon_ingest::FastPath {
+        enabled: true,
+        prefilter: Some(prefilter),
+        threads: std::thread::available_parallelism().map_or(1, usize::from),
+        block_bytes: idrecon_ingest::DEFAULT_BLOCK_BYTES,
+    }
 }
