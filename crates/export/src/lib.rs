@@ -10,12 +10,15 @@
 //!   and LogScale).
 //! - [`escape`] writes a string literal for a language; every value that
 //!   reaches a query goes through it (or through a stricter regex form).
+//! - [`duckdb`] prints a rule as a DuckDB reference query over normalized
+//!   events: not a deployment target, the semantic check's oracle.
 //!
 //! Per-platform table and field names are data: `mappings/<target>.yml`,
 //! embedded at build time, one entry per canonical field with its source.
 
 mod aql;
 mod common;
+pub mod duckdb;
 mod escape;
 mod esql;
 mod kql;
