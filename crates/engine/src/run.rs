@@ -207,13 +207,20 @@ impl<'e> Run<'e> {
                 continue;
             }
             let window = rule.window.length;
-            // A rule that drops completed sign-ins must wait `within` before
-            // it can tell a probe from a completed sign-in.
-            let watermark = match &rule.completed {
-                Some(c) => sub(watermark, c.within),
-                None => watermark,
+            // A rule that drops completed sign-ins cannot tell a row that
+            // matches the completion condition (an MFA interrupt) from part
+            // of a completed sign-in until `within` has passed: such recent
+            // rows are *pending*. Everything else is evaluated up to the
+            // watermark; only finality (closing, eviction) waits `within`.
+            let pending_after = rule.completed.as_ref().map(|c| sub(watermark, c.within));
+            let is_pending = |e: &Event| {
+                rule.completed.as_ref().is_some_and(|c| {
+                    pending_after.is_some_and(|p| e.time > p)
+                        && c.filter.eval(e, rule.missing_as_empty)
+                })
             };
-            let horizon = sub(watermark, window);
+            let final_wm = pending_after.unwrap_or(watermark);
+            let horizon = sub(final_wm, window);
             let keys: Vec<Key> = self.rules[i]
                 .groups
                 .iter()
@@ -228,10 +235,16 @@ impl<'e> Run<'e> {
                     self.rules[i].evicted += n;
                     self.retained -= n;
                 }
-                let (found, evict_before) = {
+                let (found, evict_before, first_pending) = {
                     let g = &self.rules[i].groups[&key];
+                    let first_pending = g
+                        .events
+                        .iter()
+                        .filter(|e| e.time <= watermark && is_pending(e))
+                        .map(|e| e.time)
+                        .min();
                     let mut evs = prepared(rule, &g.events, &g.confirms, &mut 0);
-                    evs.retain(|e| e.time <= watermark);
+                    evs.retain(|e| e.time <= watermark && !is_pending(e));
                     let conf: Vec<&Event> = g.confirms.iter().map(|e| e.as_ref()).collect();
                     let found = self.episode_findings(rule, &key, &evs, &conf);
                     // Everything before the first still-open episode (or
@@ -241,16 +254,25 @@ impl<'e> Run<'e> {
                     // what it holds (streaming would differ from batch).
                     let open_start = episodes(rule, &evs, window)
                         .iter()
-                        .filter(|ep| add(evs[ep.end].time, window) >= watermark)
+                        .filter(|ep| add(evs[ep.end].time, window) >= final_wm)
                         .map(|ep| evs[ep.start].time)
                         .min();
-                    (found, open_start)
+                    (found, open_start, first_pending)
                 };
                 let st = &mut self.rules[i];
                 for (f, _) in found {
-                    let closed = add(f.last_seen, window) < watermark;
+                    let closed = add(f.last_seen, window) < final_wm;
                     let digest = digest(&f);
                     let prev = st.emitted.get(&f.id).cloned();
+                    // A pending row at or before the threshold crossing could
+                    // still move the episode's start (and so its id): open it
+                    // once that row is decided.
+                    if prev.is_none()
+                        && first_pending
+                            .is_some_and(|p| f.threshold_crossed_at.is_none_or(|c| p <= c))
+                    {
+                        continue;
+                    }
                     let kind = match (&prev, closed) {
                         (None, _) => Some(UpdateKind::Opened),
                         (Some((d, _)), false) if *d != digest => Some(UpdateKind::Updated),
@@ -289,7 +311,8 @@ impl<'e> Run<'e> {
                 let Some(g) = st.groups.get_mut(&key) else {
                     continue;
                 };
-                g.dirty = false;
+                // Keys with pending rows are looked at again next time.
+                g.dirty = first_pending.is_some();
                 let before = g.events.len() + g.confirms.len();
                 // An event no future window can reach (time <= horizon) and
                 // that belongs to no open episode is final: evict it.

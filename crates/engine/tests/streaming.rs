@@ -165,3 +165,57 @@ fn state_is_bounded_by_the_window() {
     assert_eq!(f.len(), 2);
     assert_eq!(f.iter().map(|f| f.unique_usernames).max(), Some(60));
 }
+
+/// Pushes events one by one with the watermark at each event's time and
+/// returns, per rule, the time of the event after which it opened.
+fn opened_at(rule: &str, events: &[Event]) -> Option<Timestamp> {
+    let cat = Catalogue::load(Profile::Recommended, &[])
+        .expect("catalogue")
+        .select(&[rule.to_string()])
+        .expect("rule");
+    let engine = EngineBuilder::new()
+        .rules(cat.rules().iter().cloned())
+        .profile("recommended")
+        .build();
+    let mut run = engine.run(vec![]);
+    for e in events {
+        run.push(e.clone());
+        if run
+            .advance(e.time)
+            .iter()
+            .any(|u| u.update == UpdateKind::Opened)
+        {
+            return Some(e.time);
+        }
+    }
+    None
+}
+
+#[test]
+fn alerts_fire_at_the_crossing_event_unless_an_interrupt_is_pending() {
+    // 15 not-found probes, 10 s apart: the 15th crosses the threshold and
+    // the alert opens right then, although the rule waits 5 minutes to tell
+    // MFA interrupts from completed sign-ins.
+    let probes: Vec<Event> = (0..15)
+        .map(|i| ev(i * 10, &format!("ghost{i}@c.com"), "203.0.113.5", "50034"))
+        .collect();
+    assert_eq!(
+        opened_at("auth_username_enumeration", &probes),
+        Some(at(140))
+    );
+    // With an MFA interrupt among the probes (not completed), the alert waits
+    // until the interrupt is decided (5 minutes after it), then opens.
+    let mut mixed = probes.clone();
+    mixed[3] = ev(30, "victim@c.com", "203.0.113.5", "50076");
+    let mut later = mixed.clone();
+    later.push(ev(30 + 301, "other@c.com", "198.51.100.77", "0"));
+    assert_eq!(
+        opened_at("auth_username_enumeration", &mixed),
+        None,
+        "still pending at the last probe"
+    );
+    assert_eq!(
+        opened_at("auth_username_enumeration", &later),
+        Some(at(331))
+    );
+}
