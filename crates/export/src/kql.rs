@@ -696,12 +696,24 @@ fn sliding(cx: &mut Cx<'_>) -> Result<String, ExportError> {
             s.push(format!(
                 "| project {on}, Identity = {r}, ConfirmTime = TimeGenerated"
             ));
-            s.push(format!("| join kind=inner (InEpisode | summarize by {on}, Identity = {r}) on {on}, Identity"));
-            s.push(format!("| join kind=inner Bounds on {on}"));
-            s.push(
-                "| where ConfirmTime >= FirstSeen and ConfirmTime <= LastSeen + windowLength"
-                    .into(),
-            );
+            if m.any_identity {
+                // Any success from the source during the episode confirms
+                // its account (probed or not), as the engine does.
+                s.push(format!("| join kind=inner Bounds on {on}"));
+                s.push(
+                    "| where ConfirmTime >= FirstSeen and ConfirmTime <= LastSeen + windowLength"
+                        .into(),
+                );
+            } else {
+                // A success confirms an account only at or after that
+                // account's own first probe, as the engine does.
+                s.push(format!("| join kind=inner (InEpisode | summarize FirstProbe = min(TimeGenerated) by {on}, Identity = {r}) on {on}, Identity"));
+                s.push(format!("| join kind=inner Bounds on {on}"));
+                s.push(
+                    "| where ConfirmTime >= FirstProbe and ConfirmTime <= LastSeen + windowLength"
+                        .into(),
+                );
+            }
             s.push(format!("| project {on}, Identity, ConfirmTime;"));
             legs.push(format!("{name}Later"));
         }
