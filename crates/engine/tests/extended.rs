@@ -379,3 +379,30 @@ fn completed_mfa_interrupts_are_ordinary_signins() {
     late.extend((0..16).map(|i| s(3_000 + i, &format!("victim{i}@c.com"), "203.0.113.5", "0")));
     assert_eq!(by(&hunt(&late), "auth_username_enumeration").len(), 1);
 }
+
+#[test]
+fn benign_markers_are_documented_and_switchable() {
+    // A spray whose rows all come from AS8075 (Microsoft's network) is
+    // excluded by password_spray's built-in marker...
+    let ev: Vec<S> = (0..12)
+        .map(|i| {
+            let mut x = s(i * 20, &format!("user{i}@c.com"), "203.0.113.5", "50126");
+            x.asn = Some("8075");
+            x
+        })
+        .collect();
+    assert!(by(&hunt(&ev), "password_spray").is_empty());
+    // ...and the marker can be switched off.
+    let cat = Catalogue::load(
+        Profile::Recommended,
+        &["password_spray.benign_asns=".parse().expect("override")],
+    )
+    .expect("catalogue");
+    let engine = EngineBuilder::new()
+        .rules(cat.rules().iter().cloned())
+        .profile("recommended")
+        .build();
+    let mut run = engine.run(vec![]);
+    ev.iter().for_each(|e| run.push(e.ev()));
+    assert_eq!(by(&run.finish().0, "password_spray").len(), 1);
+}
