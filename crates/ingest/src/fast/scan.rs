@@ -204,7 +204,14 @@ fn object(
             return Err(Bail);
         }
         i = ws(b, i + 1);
-        let (kind, val, val_esc, next) = value(b, i, depth)?;
+        // Strings, the common case, without the call (and the large
+        // return value) of `value`.
+        let (kind, val, val_esc, next) = if b.get(i) == Some(&b'"') {
+            let (end, esc) = string(b, i + 1)?;
+            (Kind::Str, (i + 1, end), esc, end + 1)
+        } else {
+            value(b, i, depth)?
+        };
         if let Some(out) = out.as_deref_mut() {
             out.push(Member {
                 key,
@@ -232,7 +239,11 @@ fn array(b: &[u8], i: usize, depth: u32) -> Result<usize, Bail> {
         return Ok(i + 1);
     }
     loop {
-        let (_, _, _, next) = value(b, i, depth)?;
+        let next = if b.get(i) == Some(&b'"') {
+            string(b, i + 1)?.0 + 1
+        } else {
+            value(b, i, depth)?.3
+        };
         i = ws(b, next);
         match b.get(i) {
             Some(b',') => i = ws(b, i + 1),
