@@ -251,6 +251,9 @@ pub fn read_all_into(
     fast: &FastPath,
     sink: &mut dyn EventSink,
 ) -> Result<IngestReport, IngestError> {
+    if let Some(r) = fast::files::read_all(files, opts, fast, sink) {
+        return r.map(|files| IngestReport { files });
+    }
     let mut report = IngestReport::default();
     for (i, f) in files.iter().enumerate() {
         let index = u32::try_from(i).unwrap_or(u32::MAX);

@@ -6,12 +6,15 @@
 //! falls back to the full parse for anything it does not handle (see
 //! [`flat`]), and a skipped record is counted as used like any other.
 
+pub(crate) mod files;
 pub(crate) mod flat;
 #[cfg(unix)]
 pub(crate) mod par;
 pub(crate) mod scan;
 
+use crate::EventSink;
 use crate::ctx::{Ctx, Flow};
+use idrecon_core::{Event, EventKind, Timestamp};
 use std::ops::ControlFlow;
 
 /// Reads one NDJSON line the fast way; `None` when the full parse must
@@ -58,5 +61,25 @@ pub(crate) fn merge_stats(
         }
         r.record += base;
         into.rejects.push(r);
+    }
+}
+
+/// What a worker's sink collected (events are moved, not boxed: boxing
+/// would add an allocation per event).
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Out {
+    Event(Event),
+    Skipped(Timestamp, EventKind),
+}
+
+#[derive(Default)]
+pub(crate) struct Collect(pub Vec<Out>);
+
+impl EventSink for Collect {
+    fn event(&mut self, ev: Event) {
+        self.0.push(Out::Event(ev));
+    }
+    fn skipped(&mut self, time: Timestamp, kind: EventKind) {
+        self.0.push(Out::Skipped(time, kind));
     }
 }

@@ -9,35 +9,15 @@
 //! input, a first line that is not a plain record, very long lines, strict
 //! mode) is read sequentially.
 
+use super::{Collect, Out};
 use crate::ctx::{Container, Ctx};
-use crate::{EventSink, FastPath, IngestOptions, InputFile};
-use idrecon_core::{Event, EventKind, Timestamp};
+use crate::{FastPath, IngestOptions, InputFile};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-
-/// What a worker's sink collected (events are moved, not boxed: boxing
-/// would add an allocation per event).
-#[allow(clippy::large_enum_variant)]
-enum Out {
-    Event(Event),
-    Skipped(Timestamp, EventKind),
-}
-
-#[derive(Default)]
-struct Collect(Vec<Out>);
-
-impl EventSink for Collect {
-    fn event(&mut self, ev: Event) {
-        self.0.push(Out::Event(ev));
-    }
-    fn skipped(&mut self, time: Timestamp, kind: EventKind) {
-        self.0.push(Out::Skipped(time, kind));
-    }
-}
 
 /// One block's results, line numbers local to the block.
 struct Block {
@@ -262,7 +242,8 @@ fn block(buf: &[u8], file: &InputFile, index: u32, opts: &IngestOptions, fast: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{IngestReport, read_file_into};
+    use crate::{EventSink, IngestReport, read_file_into};
+    use idrecon_core::Event;
 
     struct Keep(Vec<Event>);
 

@@ -4,7 +4,8 @@
 
 use idrecon_core::{Event, EventKind, Timestamp};
 use idrecon_ingest::{
-    EventSink, FastPath, FileReport, IngestOptions, InputFile, Prefilter, read_file_into,
+    EventSink, FastPath, FileReport, IngestOptions, InputFile, Prefilter, read_all_into,
+    read_file_into,
 };
 use idrecon_rules::{Catalogue, Profile, Rule};
 use proptest::prelude::*;
@@ -125,6 +126,64 @@ fn fast_paths_read_fixtures_and_examples_alike() {
     assert!(files.len() > 10);
     for f in files.iter().filter(|f| f.is_file()) {
         check_file(f);
+    }
+}
+
+/// Several files read at once (small files on worker threads) give the
+/// sink the same sequence and the same reports as reading them one after
+/// another; the public EVTX samples join in when present.
+#[test]
+fn several_files_at_once_read_like_one_after_another() {
+    #[derive(Default)]
+    struct Log(Vec<String>, Vec<Item>);
+    impl EventSink for Log {
+        fn event(&mut self, ev: Event) {
+            self.1.push(Item::Event(ev));
+        }
+        fn skipped(&mut self, time: Timestamp, kind: EventKind) {
+            self.1.push(Item::Skipped(time, kind));
+        }
+        fn file_start(&mut self, index: usize, file: &InputFile) {
+            self.0.push(format!("start {index} {}", file.display));
+        }
+        fn file_done(&mut self, index: usize, _: &InputFile, report: &FileReport) {
+            self.0.push(format!("done {index} {}", report.stats.read));
+        }
+    }
+    let mut paths = vec![
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data"),
+        repo_root().join("examples"),
+    ];
+    let samples = repo_root().join("../shared/data");
+    if samples.is_dir() {
+        paths.push(samples);
+    }
+    let files = idrecon_ingest::expand_paths(&paths).expect("paths");
+    assert!(files.len() > 10);
+    let read = |fast: &FastPath| {
+        let mut log = Log::default();
+        let r = read_all_into(&files, &IngestOptions::default(), fast, &mut log).expect("read");
+        (r, log.0, log.1)
+    };
+    let plain = read(&FastPath::off());
+    for profile in [Profile::Seed, Profile::Recommended] {
+        let one = read(&FastPath {
+            enabled: true,
+            prefilter: Some(prefilter(rules(profile))),
+            threads: 1,
+            block_bytes: 1 << 20,
+        });
+        let two = read(&FastPath {
+            enabled: true,
+            prefilter: Some(prefilter(rules(profile))),
+            threads: 2,
+            block_bytes: 512,
+        });
+        assert_eq!(one.0, plain.0);
+        assert_eq!(one.1, plain.1);
+        assert_eq!(two.0, plain.0);
+        assert_eq!(two.1, plain.1);
+        assert_eq!(two.2, one.2, "{profile}");
     }
 }
 
@@ -458,7 +517,7 @@ fn prefilter_never_skips_what_a_rule_uses() {
         REJECTED.load(Ordering::Relaxed),
     );
     assert!(
-        s > 100 && u > s && r > 100,
+        s > 20 && u > s && r > 50,
         "skipped {s}, used {u}, rejected {r}"
     );
 }
