@@ -47,12 +47,10 @@ fn sql(lit: &str) -> Result<String, String> {
         .and_then(|r| r.strip_suffix('\''))
         .ok_or("not quoted")?;
     let mut out = String::new();
-    let mut it = inner.chars().peekable();
+    let mut it = inner.chars();
     while let Some(c) = it.next() {
-        if c == '\'' {
-            if it.next() != Some('\'') {
-                return Err("lone quote inside".into());
-            }
+        if c == '\'' && it.next() != Some('\'') {
+            return Err("lone quote inside".into());
         }
         out.push(c);
     }

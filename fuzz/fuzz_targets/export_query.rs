@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let ovs: Vec<Override> = text.lines().filter_map(|l| l.parse().ok()).collect();
-    let profile = if data.len() % 2 == 0 {
+    let profile = if data.len().is_multiple_of(2) {
         Profile::Seed
     } else {
         Profile::Recommended

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     }
     // One profile per input: loading parses every shipped rule file, which
     // dominates the cost of a run.
-    let profile = if data.len() % 2 == 0 {
+    let profile = if data.len().is_multiple_of(2) {
         Profile::Seed
     } else {
         Profile::Recommended
