@@ -236,7 +236,7 @@ pub(crate) fn scan_rendered(xml: &str) -> Option<Raw<'_>> {
     let mut in_system = true;
     let mut i = 0;
     // One pass over the tags; each `<` is looked at once.
-    while let Some(off) = b[i..].iter().position(|&c| c == b'<') {
+    while let Some(off) = memchr::memchr(b'<', &b[i..]) {
         let at = i + off;
         i = at + 1;
         let rest = &xml[at..];
