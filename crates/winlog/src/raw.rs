@@ -298,7 +298,10 @@ mod tests {
             event_id: Some("4625".into()),
             ..Raw::default()
         };
-        r.set_time("1601-01-01T00:00:00.0000000Z".into(), "TimeCreated SystemTime");
+        r.set_time(
+            "1601-01-01T00:00:00.0000000Z".into(),
+            "TimeCreated SystemTime",
+        );
         assert_eq!(
             r.into_event(Origin::default(), None).err().as_deref(),
             Some(
