@@ -12,8 +12,18 @@ use idrecon_core::{Field, Finding, Timestamp};
 use idrecon_rules::Rule;
 use serde_json::Value;
 
-/// The dialects [`pivots`] writes.
-pub const SUPPORTED: &[Target] = &[Target::Kql, Target::Spl, Target::Esql];
+/// The dialects [`pivots`] writes. Sigma describes detections, not
+/// searches: it has no pivot form. Chronicle pivots are UDM search queries
+/// (the search language behind YARA-L's event conditions).
+pub const SUPPORTED: &[Target] = &[
+    Target::Kql,
+    Target::Spl,
+    Target::Esql,
+    Target::Aql,
+    Target::Sumo,
+    Target::Logscale,
+    Target::Yaral,
+];
 
 /// Most account names one query lists.
 pub const MAX_ACCOUNTS: usize = 50;
@@ -60,7 +70,9 @@ pub fn pivots(
         message,
     };
     if !supported(target) {
-        return Err(unsupported("no pivot queries for this dialect".into()));
+        return Err(unsupported(
+            "Sigma describes detections, not searches: ask for pivots in your SIEM's dialect (kql, spl, esql, aql, sumo, logscale, yaral)".into(),
+        ));
     }
     let kind_name = rule
         .kinds
@@ -87,6 +99,8 @@ pub fn pivots(
             })
     };
 
+    // The field a table condition tests (Sumo Logic must parse it first).
+    let table_field = kind.fields.get("table");
     let mut out = Vec::new();
     let start = finding.first_seen.as_second() - BEFORE_SECS;
 
@@ -115,7 +129,14 @@ pub fn pivots(
         let end = finding.last_seen.as_second() + SOURCE_AFTER_SECS;
         out.push(PivotQuery {
             title: format!("Everything from {what}, an hour before to a day after the episode"),
-            query: query(target, &tables, &[Filter { field: f, values }], start, end),
+            query: query(
+                target,
+                &tables,
+                table_field,
+                &[Filter { field: f, values }],
+                start,
+                end,
+            ),
         });
     }
 
@@ -144,6 +165,7 @@ pub fn pivots(
             query: query(
                 target,
                 &tables,
+                table_field,
                 &[Filter {
                     field: uf,
                     values: accounts,
@@ -201,6 +223,7 @@ fn iso(t: i64) -> String {
 fn query(
     target: Target,
     tables: &[&TableMap],
+    table_field: Option<&FieldMap>,
     filters: &[Filter<'_>],
     start: i64,
     end: i64,
@@ -208,8 +231,180 @@ fn query(
     match target {
         Target::Kql => kql(tables, filters, start, end),
         Target::Spl => spl(tables, filters, start, end),
+        Target::Aql => aql(tables, filters, start, end),
+        Target::Sumo => sumo(tables, table_field, filters, start, end),
+        Target::Logscale => logscale(tables, filters, start, end),
+        Target::Yaral => udm(tables, filters, start, end),
         _ => esql(tables, filters, start, end),
     }
+}
+
+/// Table conditions OR-ed (each table of the rule may add one).
+fn table_conds(tables: &[&TableMap]) -> Vec<String> {
+    let mut conds: Vec<String> = Vec::new();
+    for c in tables.iter().filter_map(|t| t.filter.clone()) {
+        if !conds.contains(&c) {
+            conds.push(c);
+        }
+    }
+    conds
+}
+
+/// `2024-05-01 09:00:22` (QRadar START/STOP).
+fn aql_time(t: i64) -> String {
+    iso(t).trim_end_matches('Z').replace('T', " ")
+}
+
+fn aql(tables: &[&TableMap], filters: &[Filter<'_>], start: i64, end: i64) -> String {
+    let mut from: Vec<&str> = tables.iter().map(|t| t.from.as_str()).collect();
+    from.dedup();
+    let mut wh: Vec<String> = Vec::new();
+    let conds: Vec<String> = table_conds(tables)
+        .into_iter()
+        .map(|c| format!("({c})"))
+        .collect();
+    if !conds.is_empty() {
+        wh.push(format!("({})", conds.join(" OR ")));
+    }
+    for f in filters {
+        let v = values(Target::Aql, f);
+        let left = if f.field.case_insensitive {
+            format!("LOWER({})", f.field.name)
+        } else {
+            f.field.name.clone()
+        };
+        wh.push(format!("{left} IN ({})", v.join(", ")));
+    }
+    format!(
+        "SELECT * FROM {}\nWHERE {}\nORDER BY starttime ASC\nSTART {} STOP {}",
+        from.first().copied().unwrap_or("events"),
+        wh.join("\n  AND "),
+        escape(Target::Aql, &aql_time(start)),
+        escape(Target::Aql, &aql_time(end))
+    )
+}
+
+fn sumo(
+    tables: &[&TableMap],
+    table_field: Option<&FieldMap>,
+    filters: &[Filter<'_>],
+    start: i64,
+    end: i64,
+) -> String {
+    let mut from: Vec<&str> = tables.iter().map(|t| t.from.as_str()).collect();
+    from.dedup();
+    let mut q = vec![from.join(" OR ")];
+    if let Some(tf) = table_field
+        && let Some(p) = &tf.json
+    {
+        q.push(format!(
+            "| json field=_raw {} as {} nodrop",
+            escape(Target::Sumo, p),
+            tf.name
+        ));
+    }
+    for f in filters {
+        let path = f.field.json.clone().unwrap_or_else(|| f.field.name.clone());
+        q.push(format!(
+            "| json field=_raw {} as {} nodrop",
+            escape(Target::Sumo, &path),
+            f.field.name
+        ));
+        if let Some(e) = &f.field.expr {
+            q.push(format!("| {e}"));
+        }
+    }
+    q.push(format!(
+        "| where _messagetime >= {} and _messagetime <= {}",
+        start * 1000,
+        end * 1000
+    ));
+    let conds = table_conds(tables);
+    if !conds.is_empty() {
+        q.push(format!("| where {}", conds.join(" or ")));
+    }
+    for f in filters {
+        let v = values(Target::Sumo, f);
+        let left = if f.field.case_insensitive {
+            format!("toLowerCase({})", f.field.name)
+        } else {
+            f.field.name.clone()
+        };
+        q.push(format!("| where {left} in ({})", v.join(", ")));
+    }
+    q.push("| sort by _messagetime asc".to_string());
+    q.join("\n")
+}
+
+fn logscale(tables: &[&TableMap], filters: &[Filter<'_>], start: i64, end: i64) -> String {
+    let mut from: Vec<&str> = tables.iter().map(|t| t.from.as_str()).collect();
+    from.dedup();
+    let mut q = vec![from.join(" or ")];
+    let conds = table_conds(tables);
+    if !conds.is_empty() {
+        q.push(format!("| {}", conds.join(" or ")));
+    }
+    q.push(format!(
+        "| test(@timestamp >= {}) | test(@timestamp <= {})",
+        start * 1000,
+        end * 1000
+    ));
+    for f in filters {
+        if let Some(e) = &f.field.expr {
+            q.push(format!("| {e}"));
+        }
+        let v = values(Target::Logscale, f);
+        let ci = if f.field.case_insensitive {
+            ", ignoreCase=true"
+        } else {
+            ""
+        };
+        q.push(format!(
+            "| in(field=\"{}\", values=[{}]{ci})",
+            f.field.name,
+            v.join(", ")
+        ));
+    }
+    q.push("| sort(@timestamp, order=asc, limit=10000)".to_string());
+    q.join("\n")
+}
+
+/// A Chronicle UDM search (the time range is chosen in the search UI).
+fn udm(tables: &[&TableMap], filters: &[Filter<'_>], start: i64, end: i64) -> String {
+    let mut from: Vec<&str> = tables.iter().map(|t| t.from.as_str()).collect();
+    from.dedup();
+    let mut parts: Vec<String> = vec![format!(
+        "({})",
+        from.iter()
+            .map(|f| format!("metadata.log_type = {}", escape(Target::Yaral, f)))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    )];
+    let conds = table_conds(tables);
+    if !conds.is_empty() {
+        parts.push(format!("({})", conds.join(" OR ")));
+    }
+    for f in filters {
+        let v = values(Target::Yaral, f);
+        let nocase = if f.field.case_insensitive {
+            " nocase"
+        } else {
+            ""
+        };
+        parts.push(format!(
+            "({})",
+            v.iter()
+                .map(|x| format!("{} = {x}{nocase}", f.field.name))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        ));
+    }
+    format!(
+        "// UDM search; set the time range to {} .. {}\n{}",
+        iso(start),
+        iso(end),
+        parts.join("\nAND ")
+    )
 }
 
 fn values(target: Target, f: &Filter<'_>) -> Vec<String> {
@@ -418,7 +613,28 @@ mod tests {
             e[0].query
                 .contains("| WHERE TO_STRING(source.ip) == \"203.0.113.50\"")
         );
-        assert!(pivots(rule, &f, Target::Aql).is_err());
+        assert!(pivots(rule, &f, Target::Sigma).is_err());
+        let a = pivots(rule, &f, Target::Aql).expect("aql");
+        assert!(
+            a[0].query.starts_with("SELECT * FROM events"),
+            "{}",
+            a[0].query
+        );
+        assert!(a[0].query.contains("START '"), "{}", a[0].query);
+        let su = pivots(rule, &f, Target::Sumo).expect("sumo");
+        assert!(
+            su[0].query.contains("| where _messagetime >= "),
+            "{}",
+            su[0].query
+        );
+        let l = pivots(rule, &f, Target::Logscale).expect("logscale");
+        assert!(l[0].query.contains("| in(field="), "{}", l[0].query);
+        let u = pivots(rule, &f, Target::Yaral).expect("udm");
+        assert!(
+            u[0].query.contains("metadata.log_type = \"AZURE_AD\""),
+            "{}",
+            u[0].query
+        );
     }
 
     #[test]
