@@ -6,8 +6,7 @@ use idrecon::pipeline::{HuntConfig, HuntOutcome, hunt_observed};
 use idrecon_core::Timestamp;
 use idrecon_ingest::IngestOptions;
 use idrecon_report::{
-    Format, HuntReport, InputSummary, RuleMeta, escape::terminal, guide, redact::Redactor,
-    write_report,
+    Format, HuntReport, InputSummary, escape::terminal, guide, redact::Redactor, write_report,
 };
 use idrecon_rules::{Override, Profile};
 use std::io::{IsTerminal, Write};
@@ -246,7 +245,7 @@ fn cmd_hunt(a: HuntArgs) -> Result<ExitCode> {
             &mut texts,
         );
     }
-    let rule_meta = rule_meta(&out.catalogue);
+    let rule_meta = idrecon::pipeline::rule_meta(&out.catalogue);
     for f in out
         .findings
         .iter_mut()
@@ -334,36 +333,6 @@ fn use_color(when: &str, terminal: bool) -> bool {
 }
 
 /// What the reports show about each rule of the catalogue.
-fn rule_meta(cat: &idrecon_rules::Catalogue) -> std::collections::BTreeMap<String, RuleMeta> {
-    cat.rules()
-        .iter()
-        .map(|r| {
-            let window = serde_json::to_value(r.window)
-                .ok()
-                .map(|w| {
-                    format!(
-                        "{} {}",
-                        w.get("kind").and_then(|v| v.as_str()).unwrap_or(""),
-                        w.get("length").and_then(|v| v.as_str()).unwrap_or("")
-                    )
-                    .trim()
-                    .to_string()
-                })
-                .unwrap_or_default();
-            (
-                r.id.clone(),
-                RuleMeta {
-                    title: r.title.clone(),
-                    description: r.description.clone(),
-                    mitre: r.mitre.clone(),
-                    threshold_measure: r.threshold.measure.clone(),
-                    threshold: Some(r.threshold.gte),
-                    window,
-                },
-            )
-        })
-        .collect()
-}
 
 /// The dialects of `--pivot`, checked.
 fn parse_pivots(names: &[String]) -> Result<Vec<idrecon_export::Target>> {

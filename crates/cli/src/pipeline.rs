@@ -164,3 +164,38 @@ pub fn fast_path(catalogue: &Catalogue) -> idrecon_ingest::FastPath {
         block_bytes: idrecon_ingest::DEFAULT_BLOCK_BYTES,
     }
 }
+
+/// What reports and sinks show of each rule (title, description, MITRE
+/// ids, threshold, window), by rule id.
+pub fn rule_meta(
+    cat: &idrecon_rules::Catalogue,
+) -> std::collections::BTreeMap<String, idrecon_report::RuleMeta> {
+    cat.rules()
+        .iter()
+        .map(|r| {
+            let window = serde_json::to_value(r.window)
+                .ok()
+                .map(|w| {
+                    format!(
+                        "{} {}",
+                        w.get("kind").and_then(|v| v.as_str()).unwrap_or(""),
+                        w.get("length").and_then(|v| v.as_str()).unwrap_or("")
+                    )
+                    .trim()
+                    .to_string()
+                })
+                .unwrap_or_default();
+            (
+                r.id.clone(),
+                idrecon_report::RuleMeta {
+                    title: r.title.clone(),
+                    description: r.description.clone(),
+                    mitre: r.mitre.clone(),
+                    threshold_measure: r.threshold.measure.clone(),
+                    threshold: Some(r.threshold.gte),
+                    window,
+                },
+            )
+        })
+        .collect()
+}

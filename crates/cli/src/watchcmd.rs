@@ -24,7 +24,8 @@ pub struct WatchArgs {
     /// `http(s)://` webhook URL (JSON POST per update, retried with backoff).
     #[arg(long = "sink", value_name = "SINK", value_parser = parse_sink)]
     pub sinks: Vec<SinkSpec>,
-    /// Output format of the sinks: `ndjson` (`{"update":…,"version":…,"finding":{…}}`).
+    /// Output format of the sinks: `ndjson` (`{"update":…,"version":…,"finding":{…}}`) or
+    /// `ocsf` (one OCSF Detection Finding per update: activity Create / Update / Close).
     #[arg(long, default_value = "ndjson")]
     pub format: String,
     /// State directory: checkpoints and the emission ledger, so a restart
@@ -156,13 +157,42 @@ fn load_allowlist(a: &WatchArgs) -> Result<Option<idrecon_allow::Allowlist>> {
 
 /// Runs `idrecon watch`.
 pub fn watch(a: WatchArgs) -> Result<ExitCode> {
-    if a.format != "ndjson" {
+    if a.format != "ndjson" && a.format != "ocsf" {
         bail!(
-            "unknown --format `{}` for watch (available: ndjson; OCSF output comes with the OCSF report format)",
+            "unknown --format `{}` for watch (available: ndjson, ocsf)",
             a.format
         );
     }
     let catalogue = crate::pipeline::load_catalogue(a.profile, &a.sets, &a.rules)?;
+    // OCSF: every update is a Detection Finding whose activity is the
+    // update (1 Create = opened, 2 Update = updated, 3 Close = closed).
+    let render = (a.format == "ocsf").then(|| {
+        let meta = crate::pipeline::rule_meta(&catalogue);
+        idrecon_stream::Renderer(std::sync::Arc::new(
+            move |f: &idrecon_core::Finding, kind: idrecon_stream::Kind, _version: u32| {
+                let mut v = idrecon_report::ocsf::detection_finding(
+                    f,
+                    meta.get(&f.detection),
+                    env!("CARGO_PKG_VERSION"),
+                );
+                let (id, name) = match kind {
+                    idrecon_stream::Kind::Opened => (1, "Create"),
+                    idrecon_stream::Kind::Updated => (2, "Update"),
+                    idrecon_stream::Kind::Closed => (3, "Close"),
+                };
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("activity_id".into(), id.into());
+                    o.insert("activity_name".into(), name.into());
+                    o.insert("type_uid".into(), (200_400 + id).into());
+                    o.insert(
+                        "type_name".into(),
+                        format!("Detection Finding: {name}").into(),
+                    );
+                }
+                v
+            },
+        ))
+    });
     let allowlist = load_allowlist(&a)?;
     let mut headers = Vec::new();
     for h in &a.webhook_headers {
@@ -215,6 +245,7 @@ pub fn watch(a: WatchArgs) -> Result<ExitCode> {
             properties: a.kafka_set.clone(),
             eventhubs_connection_string,
         },
+        render,
         ..WatchConfig::default()
     };
     if !a.quiet

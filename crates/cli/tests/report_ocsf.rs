@@ -201,3 +201,89 @@ fn ocsf_output_validates_against_the_published_schema() {
     assert!(out.status.success(), "OCSF validation failed:\n{msg}");
     assert!(msg.contains("0 error(s)"), "{msg}");
 }
+
+/// `idrecon watch --format ocsf`: every update is a Detection Finding whose
+/// activity follows the finding's life (Create first, Close last), for the
+/// same findings `hunt` reports, and valid against the published schema.
+#[test]
+fn watch_ocsf_updates_follow_the_finding_lifecycle() {
+    let input =
+        std::fs::read(root().join("examples/entra/SigninLogs-2024-05-01.ndjson")).expect("example");
+    let out = idrecon()
+        .args(["watch", "--format", "ocsf", "-q", "--no-allowlist"])
+        .write_stdin(input.clone())
+        .output()
+        .expect("watch runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let updates: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert!(!updates.is_empty());
+    let mut by_id: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+    for u in &updates {
+        assert_eq!(u["class_uid"], 2004);
+        assert_eq!(
+            u["type_uid"].as_i64(),
+            u["activity_id"].as_i64().map(|a| 200_400 + a)
+        );
+        let id = u["finding_info"]["uid"].as_str().expect("uid").to_string();
+        by_id
+            .entry(id)
+            .or_default()
+            .push(u["activity_id"].as_i64().expect("activity"));
+    }
+    for (id, acts) in &by_id {
+        assert_eq!(acts.first(), Some(&1), "{id}: {acts:?}");
+        assert_eq!(acts.last(), Some(&3), "{id}: {acts:?}");
+    }
+    let hunt = idrecon()
+        .args(["hunt", "-", "--format", "ndjson", "-q", "--no-allowlist"])
+        .write_stdin(input)
+        .output()
+        .expect("hunt");
+    let ids: std::collections::BTreeSet<String> = String::from_utf8_lossy(&hunt.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json")["id"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        by_id
+            .keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        ids
+    );
+    let Some(py) = require(
+        python(),
+        "no Python with ocsf-json-schema and jsonschema (see .ci/run)",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("watch.ocsf.ndjson");
+    std::fs::write(&file, &text).expect("write");
+    let script = dir.path().join("validate_ocsf.py");
+    std::fs::write(&script, VALIDATOR).expect("write");
+    let v = std::process::Command::new(&py)
+        .arg(&script)
+        .arg(idrecon_report::ocsf::OCSF_VERSION)
+        .arg(&file)
+        .output()
+        .expect("python runs");
+    let msg = format!(
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    assert!(v.status.success(), "OCSF validation failed:\n{msg}");
+}

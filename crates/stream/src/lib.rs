@@ -61,6 +61,8 @@ pub struct Emitted {
     pub finding: serde_json::Value,
     /// Time to detect (opened updates of sliding-window findings).
     pub ttd: Option<Ttd>,
+    /// A rendered line (see [`Renderer`]) that replaces the envelope.
+    pub rendered: Option<serde_json::Value>,
 }
 
 /// Time to detect of one opened finding.
@@ -121,11 +123,29 @@ pub struct WatchConfig {
     /// Applied to every finding before it is emitted (e.g. the CLI's
     /// investigation guide); must be deterministic.
     pub decorate: Option<Decorator>,
+    /// Renders each update as a whole output line's JSON instead of the
+    /// `{"update", "version", "finding"}` envelope (e.g. OCSF Detection
+    /// Findings whose activity says create / update / close).
+    pub render: Option<Renderer>,
 }
 
 /// A deterministic change applied to every emitted finding.
 #[derive(Clone)]
 pub struct Decorator(pub Arc<dyn Fn(&mut idrecon_core::Finding) + Send + Sync>);
+
+/// Renders one update (finding, what happened, version) as the JSON object
+/// a sink writes on its own line; must be deterministic.
+#[derive(Clone)]
+#[allow(clippy::type_complexity)]
+pub struct Renderer(
+    pub Arc<dyn Fn(&idrecon_core::Finding, Kind, u32) -> serde_json::Value + Send + Sync>,
+);
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Renderer")
+    }
+}
 
 impl std::fmt::Debug for Decorator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -156,6 +176,7 @@ impl Default for WatchConfig {
             webhook: WebhookOptions::default(),
             kafka: KafkaOptions::default(),
             decorate: None,
+            render: None,
         }
     }
 }
@@ -261,6 +282,7 @@ pub fn watch(cfg: WatchConfig) -> Result<WatchOutcome, StreamError> {
         max_retained: cfg.max_retained,
         allow: cfg.allowlist.as_ref(),
         decorate: cfg.decorate.clone(),
+        render: cfg.render.clone(),
         metrics: &metrics,
     };
     let mut shards: HashMap<usize, Shard<'_>> = HashMap::new();

@@ -29,6 +29,7 @@ pub(crate) struct ShardConfig<'a> {
     pub max_retained: u64,
     pub allow: Option<&'a Allowlist>,
     pub decorate: Option<crate::Decorator>,
+    pub render: Option<crate::Renderer>,
     pub metrics: &'a Metrics,
 }
 
@@ -436,6 +437,7 @@ impl<'e> Shard<'e> {
                 version,
                 finding: value.clone(),
                 ttd,
+                rendered: cfg.render.as_ref().map(|r| (r.0)(&f, kind, version)),
             });
         }
     }

@@ -59,6 +59,9 @@ pub(crate) enum Sink {
 
 /// The NDJSON line of an update.
 pub(crate) fn line_of(u: &Emitted) -> String {
+    if let Some(r) = &u.rendered {
+        return r.to_string();
+    }
     let mut m = serde_json::Map::new();
     m.insert("update".into(), u.kind.as_str().into());
     m.insert("version".into(), u.version.into());
