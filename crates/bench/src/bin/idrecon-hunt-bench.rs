@@ -2,7 +2,7 @@
 //! timing the readers' fast paths against the plain reading.
 //!
 //! ```text
-//! idrecon-hunt-bench [--profile seed|recommended] [--plain] [--no-prefilter] [--threads N] PATH...
+//! idrecon-hunt-bench [--profile seed|recommended] [--plain] [--no-prefilter] [--threads N] [--dump FILE] PATH...
 //! ```
 //!
 //! Prints one line: files, records read/used/rejected, events pushed,
@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut cfg = hunt::Config::default();
     let mut paths = Vec::new();
+    let mut dump: Option<String> = None;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -22,11 +23,17 @@ fn main() -> ExitCode {
             "--plain" => cfg.fast = false,
             "--no-prefilter" => cfg.prefilter = false,
             "--threads" => cfg.threads = it.next().and_then(|t| t.parse().ok()).unwrap_or(1),
+            "--dump" => dump = it.next(),
             _ => paths.push(std::path::PathBuf::from(a)),
         }
     }
     match hunt::run(&cfg, &paths) {
         Ok(o) => {
+            if let Some(d) = &dump
+                && let Err(e) = std::fs::write(d, o.json.join("\n"))
+            {
+                eprintln!("{d}: {e}");
+            }
             println!(
                 "files={} read={} used={} rejected={} pushed={} findings={} digest={:016x}",
                 o.files, o.read, o.used, o.rejected, o.pushed, o.findings, o.digest
