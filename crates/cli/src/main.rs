@@ -332,8 +332,6 @@ fn use_color(when: &str, terminal: bool) -> bool {
     }
 }
 
-/// What the reports show about each rule of the catalogue.
-
 /// The dialects of `--pivot`, checked.
 fn parse_pivots(names: &[String]) -> Result<Vec<idrecon_export::Target>> {
     names
