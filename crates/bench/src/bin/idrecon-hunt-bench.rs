@@ -9,6 +9,10 @@
 //! findings, and a digest of the findings (equal digests: equal findings).
 
 use idrecon_bench::hunt;
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
