@@ -27,6 +27,8 @@ fn event(r: &Record, n: u64) -> Event {
             let mut e = Event::new(to_timestamp(s.time), EventKind::EntraSignIn, t, origin);
             e.user = Some(s.upn.to_string());
             e.source_ip = normalize_ip(&s.ip.to_string());
+            // The readers also keep the address as written (seed rules group by it).
+            e.source_ip_raw = Some(s.ip.to_string());
             e.result_code = Some(s.code.to_string());
             e.result_description = Some(failure_reason(s.code).to_string());
             e.app = Some(s.app.name.into());
@@ -65,6 +67,7 @@ fn event(r: &Record, n: u64) -> Event {
                 .as_ref()
                 .and_then(|x| x.2)
                 .and_then(|ip| normalize_ip(&ip.to_string()));
+            e.source_ip_raw = a.actor.as_ref().and_then(|x| x.2).map(|ip| ip.to_string());
             e.request_id = Some(format!("{}{}", a.id_prefix, a.id));
             e
         }
