@@ -183,11 +183,17 @@ fn ocsf_output_validates_against_the_published_schema() {
     let hostile = hostile_input(dir.path());
     let (text, findings) = ocsf(&[&root().join("examples"), &spray, &hostile]);
     assert!(findings.len() >= 7);
-    let file = dir.path().join("findings.ocsf.ndjson");
+    let msg = validate(&py, dir.path(), &text);
+    assert!(msg.contains("0 error(s)"), "{msg}");
+}
+
+/// Validates OCSF NDJSON with the published schema; returns the report.
+fn validate(py: &Path, dir: &Path, text: &str) -> String {
+    let file = dir.join("findings.ocsf.ndjson");
     std::fs::write(&file, text).expect("write");
-    let script = dir.path().join("validate_ocsf.py");
+    let script = dir.join("validate_ocsf.py");
     std::fs::write(&script, VALIDATOR).expect("write");
-    let out = std::process::Command::new(&py)
+    let out = std::process::Command::new(py)
         .arg(&script)
         .arg(idrecon_report::ocsf::OCSF_VERSION)
         .arg(&file)
@@ -199,7 +205,7 @@ fn ocsf_output_validates_against_the_published_schema() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "OCSF validation failed:\n{msg}");
-    assert!(msg.contains("0 error(s)"), "{msg}");
+    msg
 }
 
 /// `idrecon watch --format ocsf`: every update is a Detection Finding whose
@@ -270,20 +276,5 @@ fn watch_ocsf_updates_follow_the_finding_lifecycle() {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("watch.ocsf.ndjson");
-    std::fs::write(&file, &text).expect("write");
-    let script = dir.path().join("validate_ocsf.py");
-    std::fs::write(&script, VALIDATOR).expect("write");
-    let v = std::process::Command::new(&py)
-        .arg(&script)
-        .arg(idrecon_report::ocsf::OCSF_VERSION)
-        .arg(&file)
-        .output()
-        .expect("python runs");
-    let msg = format!(
-        "{}{}",
-        String::from_utf8_lossy(&v.stdout),
-        String::from_utf8_lossy(&v.stderr)
-    );
-    assert!(v.status.success(), "OCSF validation failed:\n{msg}");
+    validate(&py, dir.path(), &text);
 }

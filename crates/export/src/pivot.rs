@@ -239,6 +239,13 @@ fn query(
     }
 }
 
+/// The distinct sources (`from`) of the tables, in order.
+fn froms<'a>(tables: &[&'a TableMap]) -> Vec<&'a str> {
+    let mut from: Vec<&str> = tables.iter().map(|t| t.from.as_str()).collect();
+    from.dedup();
+    from
+}
+
 /// Table conditions OR-ed (each table of the rule may add one).
 fn table_conds(tables: &[&TableMap]) -> Vec<String> {
     let mut conds: Vec<String> = Vec::new();
@@ -256,8 +263,7 @@ fn aql_time(t: i64) -> String {
 }
 
 fn aql(tables: &[&TableMap], filters: &[Filter<'_>], start: i64, end: i64) -> String {
-    let mut from: Vec<&str> = tables.iter().map(|t| t.from.as_str()).collect();
-    from.dedup();
+    let from = froms(tables);
     let mut wh: Vec<String> = Vec::new();
     let conds: Vec<String> = table_conds(tables)
         .into_iter()
@@ -291,8 +297,7 @@ fn sumo(
     start: i64,
     end: i64,
 ) -> String {
-    let mut from: Vec<&str> = tables.iter().map(|t| t.from.as_str()).collect();
-    from.dedup();
+    let from = froms(tables);
     let mut q = vec![from.join(" OR ")];
     if let Some(tf) = table_field
         && let Some(p) = &tf.json
@@ -337,8 +342,7 @@ fn sumo(
 }
 
 fn logscale(tables: &[&TableMap], filters: &[Filter<'_>], start: i64, end: i64) -> String {
-    let mut from: Vec<&str> = tables.iter().map(|t| t.from.as_str()).collect();
-    from.dedup();
+    let from = froms(tables);
     let mut q = vec![from.join(" or ")];
     let conds = table_conds(tables);
     if !conds.is_empty() {
@@ -371,8 +375,7 @@ fn logscale(tables: &[&TableMap], filters: &[Filter<'_>], start: i64, end: i64) 
 
 /// A Chronicle UDM search (the time range is chosen in the search UI).
 fn udm(tables: &[&TableMap], filters: &[Filter<'_>], start: i64, end: i64) -> String {
-    let mut from: Vec<&str> = tables.iter().map(|t| t.from.as_str()).collect();
-    from.dedup();
+    let from = froms(tables);
     let mut parts: Vec<String> = vec![format!(
         "({})",
         from.iter()
