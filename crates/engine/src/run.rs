@@ -78,6 +78,9 @@ pub struct FindingUpdate {
 
 type Key = Vec<Option<String>>;
 
+/// Pushes between two sweeps of stale lookback probes.
+const PRUNE_EVERY: u64 = 1 << 16;
+
 #[derive(Debug, Default)]
 struct KeyState {
     events: Vec<Arc<Event>>,
@@ -149,14 +152,24 @@ impl<'e> Run<'e> {
             hits.push((i, probe, key_of(rule, &ev)));
         }
         if !hits.is_empty() {
+            let time = ev.time;
             let arc = Arc::new(ev);
             for (i, probe, key) in hits.drain(..) {
+                // A probe already outside every lookback window the run can
+                // still be evaluated at is counted, not kept.
+                let stale = probe
+                    && self
+                        .lookback_cutoff(&self.engine.rules[i])
+                        .is_some_and(|c| time <= c);
                 let rs = &mut self.rules[i];
                 if probe {
                     rs.matched += 1;
                 }
                 let st = rs.groups.entry(key).or_default();
                 st.dirty = true;
+                if stale {
+                    continue;
+                }
                 self.retained += 1;
                 let list = if probe {
                     &mut st.events
@@ -176,6 +189,40 @@ impl<'e> Run<'e> {
             }
         }
         self.hits = hits;
+        if self.pushed.is_multiple_of(PRUNE_EVERY) {
+            self.prune_lookback();
+        }
+    }
+
+    /// For a lookback rule whose probes matter only inside the final
+    /// window (no dedup, no completion, no per-key cap), the time at or
+    /// before which a probe can no longer be inside it: evaluation is at
+    /// `now`, or at the latest event time, which only grows.
+    fn lookback_cutoff(&self, rule: &Rule) -> Option<Timestamp> {
+        if rule.window.kind != WindowKind::Lookback
+            || !rule.dedup.is_empty()
+            || rule.completed.is_some()
+            || self.engine.max_events_per_key.is_some()
+        {
+            return None;
+        }
+        let at = self.engine.now.or(self.max_time)?;
+        Some(sub(at, rule.window.length))
+    }
+
+    /// Drops the lookback probes that fell out of every window they could
+    /// still be evaluated in (keys stay: their number is reported).
+    fn prune_lookback(&mut self) {
+        for i in 0..self.engine.rules.len() {
+            let Some(cut) = self.lookback_cutoff(&self.engine.rules[i]) else {
+                continue;
+            };
+            for g in self.rules[i].groups.values_mut() {
+                let before = g.events.len();
+                g.events.retain(|e| e.time > cut);
+                self.retained -= (before - g.events.len()) as u64;
+            }
+        }
     }
 
     /// Counts an event that no rule can use (a reader's prefilter skipped
