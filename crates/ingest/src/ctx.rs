@@ -62,6 +62,8 @@ pub(crate) struct Ctx<'a> {
     pub scratch: crate::fast::flat::Scratch,
     /// The compression of the input (`gzip`, `zstd`), `None` when plain.
     pub compressed: Option<&'static str>,
+    /// Size of the input file, when known (to size whole-file buffers).
+    pub size_hint: Option<u64>,
     container: Container,
     dialects: Vec<(Dialect, Option<Family>)>,
     error: Option<String>,
@@ -88,6 +90,7 @@ impl<'a> Ctx<'a> {
             prefilter: fast.prefilter.clone(),
             scratch: Default::default(),
             compressed: None,
+            size_hint: None,
             container: Container::Unknown,
             dialects: Vec::new(),
             error: None,

@@ -28,7 +28,12 @@ pub(crate) fn read_input(ctx: &mut Ctx<'_>, file: &InputFile) {
             return;
         }
         Some(p) => match File::open(p) {
-            Ok(f) => Box::new(f),
+            Ok(f) => {
+                // Files read whole (EVTX, XML, JSON documents) are read
+                // into a buffer of the right size at once.
+                ctx.size_hint = f.metadata().ok().map(|m| m.len());
+                Box::new(f)
+            }
             Err(e) => {
                 ctx.file_error(format!("cannot open: {e}"));
                 return;
@@ -226,6 +231,9 @@ fn peek(ctx: &mut Ctx<'_>, mut r: Src, n: usize) -> (Vec<u8>, Src) {
 pub(crate) fn read_to_end(ctx: &mut Ctx<'_>, r: &mut dyn Read) -> Vec<u8> {
     let mut v = Vec::new();
     let Some(kind) = ctx.compressed else {
+        if let Some(n) = ctx.size_hint.and_then(|n| usize::try_from(n).ok()) {
+            v.reserve_exact(n.saturating_add(1));
+        }
         if let Err(e) = r.read_to_end(&mut v) {
             let msg = io_msg(ctx, &e);
             ctx.file_error(msg);
