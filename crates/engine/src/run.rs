@@ -81,6 +81,9 @@ type Key = Vec<Option<String>>;
 /// Pushes between two sweeps of stale lookback probes.
 const PRUNE_EVERY: u64 = 1 << 16;
 
+/// Held events from which [`Run::finish`] frees the state on another thread.
+const BACKGROUND_DROP: u64 = 100_000;
+
 #[derive(Debug, Default)]
 struct KeyState {
     events: Vec<Arc<Event>>,
@@ -444,6 +447,15 @@ impl<'e> Run<'e> {
             stats.push(st);
         }
         sort_findings(&mut findings, self.engine.is_seed());
+        // Freeing millions of small allocations takes as long as a good
+        // part of the evaluation: a large state is freed on another thread
+        // (or not at all when the process exits first).
+        if self.retained >= BACKGROUND_DROP {
+            let state = std::mem::take(&mut self.rules);
+            let _ = std::thread::Builder::new()
+                .name("idrecon-drop".into())
+                .spawn(move || drop(state));
+        }
         (
             findings,
             RunSummary {
