@@ -514,6 +514,8 @@ pub mod hunt {
         pub prefilter: bool,
         /// Reader threads.
         pub threads: usize,
+        /// Block size for reading a large NDJSON file on several threads.
+        pub block_bytes: usize,
     }
 
     impl Default for Config {
@@ -523,6 +525,7 @@ pub mod hunt {
                 fast: true,
                 prefilter: true,
                 threads: 1,
+                block_bytes: idrecon_ingest::DEFAULT_BLOCK_BYTES,
             }
         }
     }
@@ -583,7 +586,7 @@ pub mod hunt {
             enabled: cfg.fast,
             prefilter: (cfg.fast && cfg.prefilter).then(|| prefilter(&catalogue)),
             threads: cfg.threads.max(1),
-            block_bytes: idrecon_ingest::DEFAULT_BLOCK_BYTES,
+            block_bytes: cfg.block_bytes.max(1),
         };
         let report = idrecon_ingest::read_all_into(
             &files,
