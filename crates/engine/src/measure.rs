@@ -69,7 +69,8 @@ pub(crate) fn round_to(x: f64, digits: i32) -> f64 {
 }
 
 /// Computes every measure of `rule` over `events` (sorted by time), with
-/// `confirm` events of the same key for `confirmed` measures. `window_end`
+/// `confirm` events of the same key (sorted by time, stably) for
+/// `confirmed` measures. `window_end`
 /// is the last instant a confirm event may have.
 pub(crate) fn compute(
     rule: &Rule,
@@ -258,10 +259,10 @@ fn confirming<'a>(
         .filter(|e| m.filter.as_ref().is_some_and(|p| p.eval(e, mae)))
         .filter_map(|e| value_of(e, field, m.lower, mae).map(|v| (e.time, v, *e)))
         .collect();
-    for c in confirm {
-        if c.time < first || c.time > window_end {
-            continue;
-        }
+    // `confirm` is in time order: only the events in [first, window_end].
+    let lo = confirm.partition_point(|c| c.time < first);
+    let hi = confirm.partition_point(|c| c.time <= window_end).max(lo);
+    for c in &confirm[lo..hi] {
         if let Some(v) = value_of(c, field, m.lower, mae)
             && (m.any_identity || probed.get(&v).is_some_and(|t| c.time >= *t))
         {

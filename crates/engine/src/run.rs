@@ -295,7 +295,8 @@ impl<'e> Run<'e> {
                         .min();
                     let mut evs = prepared(rule, &g.events, &g.confirms, &mut 0);
                     evs.retain(|e| e.time <= watermark && !is_pending(e));
-                    let conf: Vec<&Event> = g.confirms.iter().map(|e| e.as_ref()).collect();
+                    let mut conf: Vec<&Event> = g.confirms.iter().map(|e| e.as_ref()).collect();
+                    conf.sort_by_key(|e| e.time);
                     let found = self.episode_findings(rule, &key, &evs, &conf);
                     // Everything before the first still-open episode (or
                     // older than the horizon when none is open) is final.
@@ -417,7 +418,8 @@ impl<'e> Run<'e> {
                 let mut dups = 0;
                 let mut evs = prepared(rule, &g.events, &g.confirms, &mut dups);
                 st.duplicates += dups;
-                let conf: Vec<&Event> = g.confirms.iter().map(|e| e.as_ref()).collect();
+                let mut conf: Vec<&Event> = g.confirms.iter().map(|e| e.as_ref()).collect();
+                conf.sort_by_key(|e| e.time);
                 match rule.window.kind {
                     WindowKind::Lookback => {
                         let Some(now) = now else { continue };
