@@ -134,17 +134,7 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
                     ),
                 }
             }
-            MeasureFn::Const => match m.value.as_ref() {
-                Some(serde_json::Value::String(s)) => quote(s),
-                Some(serde_json::Value::Array(a)) => quote(
-                    &a.iter()
-                        .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                ),
-                Some(v) => v.to_string(),
-                None => "NULL".into(),
-            },
+            MeasureFn::Const => crate::common::const_literal(Target::Aql, m.value.as_ref(), "NULL"),
             MeasureFn::DurationMinutes => {
                 "(MAX(starttime) / 60000) - (MIN(starttime) / 60000)".to_string()
             }

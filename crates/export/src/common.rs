@@ -462,3 +462,24 @@ pub(crate) fn snake(s: &str) -> String {
     }
     o
 }
+
+/// A constant measure value as a literal of `target`: strings quoted,
+/// lists joined with `,` and quoted, numbers as written, `null` when absent.
+pub(crate) fn const_literal(
+    target: Target,
+    value: Option<&serde_json::Value>,
+    null: &str,
+) -> String {
+    match value {
+        Some(serde_json::Value::String(s)) => crate::escape(target, s),
+        Some(serde_json::Value::Array(a)) => crate::escape(
+            target,
+            &a.iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        Some(v) => v.to_string(),
+        None => null.to_string(),
+    }
+}

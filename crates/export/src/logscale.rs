@@ -169,17 +169,7 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
                 fns.push(format!("collect([{n}]{cap})"));
             }
             MeasureFn::Const => {
-                let v = match m.value.as_ref() {
-                    Some(serde_json::Value::String(s)) => quote(s),
-                    Some(serde_json::Value::Array(a)) => quote(
-                        &a.iter()
-                            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    ),
-                    Some(v) => v.to_string(),
-                    None => "\"\"".into(),
-                };
+                let v = crate::common::const_literal(Target::Logscale, m.value.as_ref(), "\"\"");
                 post.push(format!("| {n} := {v}"));
             }
             MeasureFn::DurationMinutes => post.push(format!(

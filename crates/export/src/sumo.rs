@@ -179,17 +179,7 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
                 }
             }
             MeasureFn::Const => {
-                let v = match m.value.as_ref() {
-                    Some(serde_json::Value::String(s)) => quote(s),
-                    Some(serde_json::Value::Array(a)) => quote(
-                        &a.iter()
-                            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    ),
-                    Some(v) => v.to_string(),
-                    None => "\"\"".into(),
-                };
+                let v = crate::common::const_literal(Target::Sumo, m.value.as_ref(), "\"\"");
                 post.push(format!("| {v} as {n}"));
             }
             MeasureFn::DurationMinutes => post.push(format!(

@@ -170,12 +170,7 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
                     None => format!("array_distinct({})", mref(cx, m)?),
                 }
             }
-            MeasureFn::Const => match m.value.as_ref() {
-                Some(serde_json::Value::String(s)) => quote(s),
-                Some(serde_json::Value::Array(a)) => quote(&a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)).collect::<Vec<_>>().join(",")),
-                Some(v) => v.to_string(),
-                None => "\"\"".into(),
-            },
+            MeasureFn::Const => crate::common::const_literal(Target::Yaral, m.value.as_ref(), "\"\""),
             MeasureFn::DurationMinutes => "(max($e.metadata.event_timestamp.seconds) - min($e.metadata.event_timestamp.seconds)) / 60".to_string(),
             MeasureFn::Rate | MeasureFn::Ratio | MeasureFn::Classify | MeasureFn::MaxPer | MeasureFn::ConfirmedSignins => continue,
         };
