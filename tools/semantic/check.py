@@ -169,6 +169,24 @@ def variants(dataset, labels):
         ("recommended threshold=4", "recommended", ["threshold=4"], None),
         ("recommended window=10m threshold=3", "recommended", ["window=10m", "threshold=3"], None),
         ("seed (now = latest event)", "seed", [], None),
+        # Small tumbling buckets and low bars: many baselines (zero history,
+        # bucket edges, noisy hours) and many pivot groups.
+        (
+            "recommended tumbling small",
+            "recommended",
+            [
+                "distributed_enumeration_surge.bucket=10m",
+                "distributed_enumeration_surge.history=2h",
+                "distributed_enumeration_surge.min_history=30m",
+                "distributed_enumeration_surge.threshold=2",
+                "distributed_enumeration_surge.sigmas=1",
+                "distributed_enumeration_shared_targets.bucket=1h",
+                "distributed_enumeration_shared_targets.threshold=1",
+                "distributed_enumeration_shared_targets.min_sources=2",
+                "distributed_enumeration_shared_targets.max_signed_in_share=1",
+            ],
+            None,
+        ),
     ]
     spans = {}
     for s in (labels or {}).get("scenarios", []):

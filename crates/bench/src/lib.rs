@@ -557,8 +557,8 @@ pub mod hunt {
         fn event(&mut self, ev: idrecon_core::Event) {
             self.0.push(ev);
         }
-        fn skipped(&mut self, time: idrecon_core::Timestamp, _: idrecon_core::EventKind) {
-            self.0.push_unused(time);
+        fn skipped(&mut self, time: idrecon_core::Timestamp, kind: idrecon_core::EventKind) {
+            self.0.push_unused(time, kind);
         }
     }
 

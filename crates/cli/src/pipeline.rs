@@ -131,9 +131,9 @@ impl idrecon_ingest::EventSink for Feed<'_, '_> {
         self.obs.record();
         self.run.push(ev);
     }
-    fn skipped(&mut self, time: Timestamp, _kind: idrecon_core::EventKind) {
+    fn skipped(&mut self, time: Timestamp, kind: idrecon_core::EventKind) {
         self.obs.record();
-        self.run.push_unused(time);
+        self.run.push_unused(time, kind);
     }
     fn file_start(&mut self, index: usize, file: &InputFile) {
         self.obs.file_start(index, file);

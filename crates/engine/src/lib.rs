@@ -13,6 +13,7 @@
 //!   reach the threshold and overlap merge into one episode, reported once
 //!   with episode totals and the peak window.
 
+mod bucket;
 mod measure;
 mod run;
 

@@ -115,6 +115,10 @@ pub(crate) fn compute(
             MeasureFn::Const => MVal::Json(m.value.clone().unwrap_or(Value::Null)),
             MeasureFn::DurationMinutes => MVal::Signed(datetime_diff_minutes(last, first)),
             MeasureFn::Rate | MeasureFn::Ratio | MeasureFn::Classify => continue,
+            // Set by the tumbling evaluation, which knows the history.
+            MeasureFn::BaselineMean | MeasureFn::BaselineStddev | MeasureFn::BaselineBuckets => {
+                continue;
+            }
         };
         out.insert(m.name.clone(), v);
     }

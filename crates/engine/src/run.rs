@@ -1,10 +1,11 @@
 //! Run state: events pushed in, findings out.
 
 use crate::Engine;
-use crate::measure::{MVal, compute, value_of};
+use crate::bucket::{self, bucket_of, bucket_start};
+use crate::measure::{MVal, compute, round_to, value_of};
 use idrecon_core::finding::Evidence;
 use idrecon_core::text::normalize_user;
-use idrecon_core::{Event, Finding, PeakWindow, Severity, Timestamp};
+use idrecon_core::{Event, EventKind, Finding, PeakWindow, Severity, Timestamp};
 use idrecon_rules::{MeasureFn, Rule, WindowKind};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -89,6 +90,9 @@ struct KeyState {
     events: Vec<Arc<Event>>,
     confirms: Vec<Arc<Event>>,
     dirty: bool,
+    /// Tumbling rules with a baseline (streaming): the threshold measure of
+    /// buckets whose events were evicted, by bucket index.
+    history: BTreeMap<i64, u64>,
 }
 
 #[derive(Debug, Default)]
@@ -111,6 +115,8 @@ pub struct Run<'e> {
     files: Vec<String>,
     rules: Vec<RuleState>,
     max_time: Option<Timestamp>,
+    /// The earliest event time of each kind (tumbling baselines start there).
+    first_time: HashMap<EventKind, Timestamp>,
     pushed: u64,
     retained: u64,
     /// Reused buffer of [`Run::push`].
@@ -124,6 +130,7 @@ impl<'e> Run<'e> {
             files,
             rules: engine.rules.iter().map(|_| RuleState::default()).collect(),
             max_time: None,
+            first_time: HashMap::new(),
             pushed: 0,
             retained: 0,
             hits: Vec::new(),
@@ -133,9 +140,7 @@ impl<'e> Run<'e> {
     /// Adds one event. Events no rule reads are counted and dropped.
     pub fn push(&mut self, mut ev: Event) {
         self.pushed += 1;
-        if self.max_time.is_none_or(|m| ev.time > m) {
-            self.max_time = Some(ev.time);
-        }
+        self.saw(ev.time, ev.kind);
         // Which rules keep the event, decided before it is shared so that
         // it is moved, not copied, into the rules' state.
         let mut hits = std::mem::take(&mut self.hits);
@@ -231,11 +236,31 @@ impl<'e> Run<'e> {
     /// Counts an event that no rule can use (a reader's prefilter skipped
     /// it) exactly as [`Run::push`] would count it: it moves the latest
     /// event time, which lookback rules evaluate at by default.
-    pub fn push_unused(&mut self, time: Timestamp) {
+    /// The event's kind matters too: a tumbling baseline starts at the
+    /// first event of its kinds, used or not.
+    pub fn push_unused(&mut self, time: Timestamp, kind: EventKind) {
         self.pushed += 1;
+        self.saw(time, kind);
+    }
+
+    fn saw(&mut self, time: Timestamp, kind: EventKind) {
         if self.max_time.is_none_or(|m| time > m) {
             self.max_time = Some(time);
         }
+        let first = self.first_time.entry(kind).or_insert(time);
+        if time < *first {
+            *first = time;
+        }
+    }
+
+    /// The first instant a tumbling baseline of `rule` covers: the earliest
+    /// event of the rule's kinds.
+    fn baseline_start(&self, rule: &Rule) -> Option<Timestamp> {
+        rule.kinds
+            .iter()
+            .filter_map(|k| self.first_time.get(k))
+            .min()
+            .copied()
     }
 
     /// Events currently held (across rules; one event held by several
@@ -253,6 +278,10 @@ impl<'e> Run<'e> {
         let mut out = Vec::new();
         for i in 0..self.engine.rules.len() {
             let rule = &self.engine.rules[i];
+            if rule.window.kind == WindowKind::Tumbling {
+                self.advance_tumbling(i, watermark, &mut out);
+                continue;
+            }
             if rule.window.kind != WindowKind::Sliding {
                 continue;
             }
@@ -313,51 +342,7 @@ impl<'e> Run<'e> {
                 let st = &mut self.rules[i];
                 for (f, _) in found {
                     let closed = add(f.last_seen, window) < final_wm;
-                    let digest = digest(&f);
-                    let prev = st.emitted.get(&f.id).cloned();
-                    // A pending row at or before the threshold crossing could
-                    // still move the episode's start (and so its id): open it
-                    // once that row is decided.
-                    if prev.is_none()
-                        && first_pending
-                            .is_some_and(|p| f.threshold_crossed_at.is_none_or(|c| p <= c))
-                    {
-                        continue;
-                    }
-                    let kind = match (&prev, closed) {
-                        (None, _) => Some(UpdateKind::Opened),
-                        (Some((d, _)), false) if *d != digest => Some(UpdateKind::Updated),
-                        (Some(_), true) => Some(UpdateKind::Closed),
-                        _ => None,
-                    };
-                    if let Some(kind) = kind {
-                        let version = prev.map_or(1, |(_, v)| v + 1);
-                        st.emitted.insert(f.id.clone(), (digest, version));
-                        if kind == UpdateKind::Opened && closed {
-                            out.push(FindingUpdate {
-                                update: UpdateKind::Opened,
-                                version,
-                                finding: f.clone(),
-                            });
-                            st.emitted
-                                .insert(f.id.clone(), (String::new(), version + 1));
-                            out.push(FindingUpdate {
-                                update: UpdateKind::Closed,
-                                version: version + 1,
-                                finding: f.clone(),
-                            });
-                        } else {
-                            out.push(FindingUpdate {
-                                update: kind,
-                                version,
-                                finding: f.clone(),
-                            });
-                        }
-                    }
-                    if closed {
-                        st.emitted.remove(&f.id);
-                        st.closed.push(f);
-                    }
+                    emit(st, f, closed, first_pending, &mut out);
                 }
                 let Some(g) = st.groups.get_mut(&key) else {
                     continue;
@@ -380,6 +365,103 @@ impl<'e> Run<'e> {
             }
         }
         out
+    }
+
+    /// [`Run::advance`] for a tumbling rule. A bucket is *complete* once the
+    /// (completion-delayed) watermark reaches its end, and *done* one bucket
+    /// later (its findings can gain no more confirmations): done buckets
+    /// close their findings, leave their threshold value in the key's
+    /// history (for later baselines) and are evicted. Without a pivot a
+    /// bucket's finding opens as soon as it qualifies; with one, only once
+    /// the bucket is complete (its groups may still change before).
+    fn advance_tumbling(&mut self, i: usize, watermark: Timestamp, out: &mut Vec<FindingUpdate>) {
+        let rule = &self.engine.rules[i];
+        let len = rule.window.length;
+        let pending_after = rule.completed.as_ref().map(|c| sub(watermark, c.within));
+        let is_pending = |e: &Event| {
+            rule.completed.as_ref().is_some_and(|c| {
+                pending_after.is_some_and(|p| e.time > p) && c.filter.eval(e, rule.missing_as_empty)
+            })
+        };
+        let final_wm = pending_after.unwrap_or(watermark);
+        let fb = bucket_of(final_wm, len);
+        let complete = |b: i64| bucket_start(b.saturating_add(1), len) <= final_wm;
+        let done = |b: i64| b <= fb.saturating_sub(2);
+        let keys: Vec<Key> = self.rules[i]
+            .groups
+            .iter()
+            .filter(|(_, g)| {
+                g.dirty
+                    || g.events
+                        .first()
+                        .is_some_and(|e| complete(bucket_of(e.time, len)))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            if let Some(cap) = self.engine.max_events_per_key
+                && let Some(g) = self.rules[i].groups.get_mut(&key)
+            {
+                let n = keep_latest(&mut g.events, cap) + keep_latest(&mut g.confirms, cap);
+                self.rules[i].evicted += n;
+                self.retained -= n;
+            }
+            let (found, first_pending, done_values) = {
+                let g = &self.rules[i].groups[&key];
+                let first_pending = g
+                    .events
+                    .iter()
+                    .filter(|e| e.time <= watermark && is_pending(e))
+                    .map(|e| e.time)
+                    .min();
+                let mut evs = prepared(rule, &g.events, &g.confirms, &mut 0);
+                evs.retain(|e| e.time <= watermark && !is_pending(e));
+                let mut conf: Vec<&Event> = g.confirms.iter().map(|e| e.as_ref()).collect();
+                conf.sort_by_key(|e| e.time);
+                let found = self.tumbling_findings(rule, &key, &evs, &conf, &g.history);
+                // Threshold values of the buckets about to be evicted.
+                let mut done_values: BTreeMap<i64, u64> = BTreeMap::new();
+                if rule.window.baseline.is_some() {
+                    let olds: Vec<&Event> = evs
+                        .iter()
+                        .copied()
+                        .filter(|e| done(bucket_of(e.time, len)))
+                        .collect();
+                    for g in bucket::groups(rule, &olds) {
+                        done_values.insert(g.bucket, bucket::threshold_value(rule, &g.events));
+                    }
+                }
+                (found, first_pending, done_values)
+            };
+            let st = &mut self.rules[i];
+            for (f, b) in found {
+                if rule.pivot.is_some() && !complete(b) {
+                    continue;
+                }
+                emit(st, f, done(b), first_pending, out);
+            }
+            let Some(g) = st.groups.get_mut(&key) else {
+                continue;
+            };
+            g.dirty = first_pending.is_some();
+            g.history.extend(done_values);
+            if let Some(bl) = &rule.window.baseline {
+                // Buckets from fb - 1 on may still be evaluated; they need
+                // `history` buckets before them.
+                let keep_from = fb.saturating_sub(1).saturating_sub(bl.buckets(len) as i64);
+                g.history = g.history.split_off(&keep_from);
+            }
+            let before = g.events.len() + g.confirms.len();
+            g.events.retain(|e| !done(bucket_of(e.time, len)));
+            // Confirmations matter from the first bucket not done.
+            let conf_cut = bucket_start(fb.saturating_sub(1), len);
+            g.confirms.retain(|e| e.time >= conf_cut);
+            let after = g.events.len() + g.confirms.len();
+            self.retained -= (before - after) as u64;
+            if g.events.is_empty() && g.confirms.is_empty() && g.history.is_empty() {
+                st.groups.remove(&key);
+            }
+        }
     }
 
     /// Evaluates every rule and returns the findings in output order, with
@@ -432,12 +514,19 @@ impl<'e> Run<'e> {
                         let last = evs.last().map_or(Timestamp::UNIX_EPOCH, |e| e.time);
                         let m = compute(rule, &evs, &conf, add(last, rule.window.length));
                         if threshold_met(rule, &m) {
-                            f.push(self.finding(rule, key, &evs, m, None, None));
+                            f.push(self.finding(rule, key, &evs, m, None, None, None));
                         }
                     }
                     WindowKind::Sliding => {
                         f.extend(
                             self.episode_findings(rule, key, &evs, &conf)
+                                .into_iter()
+                                .map(|(f, _)| f),
+                        );
+                    }
+                    WindowKind::Tumbling => {
+                        f.extend(
+                            self.tumbling_findings(rule, key, &evs, &conf, &g.history)
                                 .into_iter()
                                 .map(|(f, _)| f),
                         );
@@ -493,13 +582,105 @@ impl<'e> Run<'e> {
                 total_failures: (ep.peak_end - ep.peak_start + 1) as u64,
             };
             out.push((
-                self.finding(rule, key, evs, m, Some(peak), Some(ep.crossed_at)),
+                self.finding(rule, key, evs, m, Some(peak), Some(ep.crossed_at), None),
                 ep.start,
             ));
         }
         out
     }
 
+    /// Findings of every qualifying bucket (and pivot group) of one key
+    /// (events in canonical order), with their bucket index. `stored` holds
+    /// the threshold values of buckets whose events were evicted
+    /// (streaming), for the baseline.
+    fn tumbling_findings(
+        &self,
+        rule: &Rule,
+        key: &Key,
+        evs: &[&Event],
+        conf: &[&Event],
+        stored: &BTreeMap<i64, u64>,
+    ) -> Vec<(Finding, i64)> {
+        let len = rule.window.length;
+        let groups = bucket::groups(rule, evs);
+        let mut values = stored.clone();
+        if rule.window.baseline.is_some() {
+            for g in &groups {
+                values.insert(g.bucket, bucket::threshold_value(rule, &g.events));
+            }
+        }
+        let start = self.baseline_start(rule).map(|t| bucket_of(t, len));
+        let mut out = Vec::new();
+        for g in groups {
+            let set_conf: Vec<&Event>;
+            let conf = match (&rule.pivot, &g.set) {
+                (Some(p), Some(set)) => {
+                    set_conf = conf
+                        .iter()
+                        .copied()
+                        .filter(|c| {
+                            value_of(c, p.collect, false, rule.missing_as_empty)
+                                .is_some_and(|v| set.binary_search(&v).is_ok())
+                        })
+                        .collect();
+                    &set_conf[..]
+                }
+                _ => conf,
+            };
+            let (Some(first), Some(last)) = (g.events.first(), g.events.last()) else {
+                continue;
+            };
+            let mut m = compute(rule, &g.events, conf, add(last.time, len));
+            let bar = if rule.window.baseline.is_some() {
+                let Some(st) = bucket::baseline(rule, g.bucket, start, &values) else {
+                    continue;
+                };
+                for meas in &rule.measures {
+                    let v = match meas.func {
+                        MeasureFn::BaselineMean => MVal::Float(round_to(st.mean, 2)),
+                        MeasureFn::BaselineStddev => MVal::Float(round_to(st.stddev, 2)),
+                        MeasureFn::BaselineBuckets => MVal::Int(st.buckets),
+                        _ => continue,
+                    };
+                    m.insert(meas.name.clone(), v);
+                }
+                Some(st.bar)
+            } else {
+                None
+            };
+            if !threshold_met(rule, &m) {
+                continue;
+            }
+            let value = bucket::threshold_value(rule, &g.events);
+            if bar.is_some_and(|bar| value as f64 <= bar) {
+                continue;
+            }
+            let crossed = bucket::crossed_at(rule, &g.events, bar);
+            let peak = PeakWindow {
+                start: first.time,
+                end: last.time,
+                unique_usernames: value,
+                total_failures: g.events.len() as u64,
+            };
+            let mut k = key.clone();
+            if let Some(set) = &g.set {
+                k.push(Some(set.join(",")));
+            }
+            let f = self.finding(
+                rule,
+                &k,
+                &g.events,
+                m,
+                Some(peak),
+                crossed,
+                Some(bucket_start(g.bucket, len)),
+            );
+            out.push((f, g.bucket));
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn finding(
         &self,
         rule: &Rule,
@@ -508,6 +689,7 @@ impl<'e> Run<'e> {
         m: BTreeMap<String, MVal>,
         peak: Option<PeakWindow>,
         crossed: Option<Timestamp>,
+        id_time: Option<Timestamp>,
     ) -> Finding {
         let first = evs.first().map_or(Timestamp::UNIX_EPOCH, |e| e.time);
         let last = evs.last().map_or(Timestamp::UNIX_EPOCH, |e| e.time);
@@ -524,6 +706,11 @@ impl<'e> Run<'e> {
         let mut key_map = BTreeMap::new();
         let mut extra: BTreeMap<String, Value> = BTreeMap::new();
         let mut app = None;
+        if let Some(p) = &rule.pivot
+            && let Some(v) = key.get(rule.key.len())
+        {
+            key_map.insert(format!("{}_set", p.collect.name()), v.clone());
+        }
         for (i, f) in rule.key.iter().enumerate() {
             let v = key[i].clone();
             key_map.insert(f.name().to_string(), v.clone());
@@ -568,7 +755,7 @@ impl<'e> Run<'e> {
         let enum_rate = m.get("enum_rate").map_or(0.0, MVal::number);
         let duration_minutes = m.get("duration_minutes").map_or(0, |v| v.number() as i64);
         let source_ip = key.first().cloned().flatten();
-        let id = finding_id(rule, key, first);
+        let id = finding_id(rule, key, id_time.unwrap_or(first));
         let evidence = evs
             .iter()
             .take(self.engine.evidence)
@@ -724,6 +911,63 @@ fn keep_latest(list: &mut Vec<Arc<Event>>, cap: usize) -> u64 {
     let drop = list.len() - cap;
     list.drain(..drop);
     drop as u64
+}
+
+/// Records and emits one streaming evaluation of a finding: `opened` the
+/// first time (unless a pending row at or before its threshold crossing
+/// could still change it), `updated` when its digest changed, `closed`
+/// (after `opened` if it was never emitted) once it is final; a closed
+/// finding moves to the rule's `closed` list.
+fn emit(
+    st: &mut RuleState,
+    f: Finding,
+    closed: bool,
+    first_pending: Option<Timestamp>,
+    out: &mut Vec<FindingUpdate>,
+) {
+    let digest = digest(&f);
+    let prev = st.emitted.get(&f.id).cloned();
+    // A pending row at or before the threshold crossing could still move
+    // the episode's start (and so its id): open it once that row is decided.
+    if prev.is_none()
+        && first_pending.is_some_and(|p| f.threshold_crossed_at.is_none_or(|c| p <= c))
+    {
+        return;
+    }
+    let kind = match (&prev, closed) {
+        (None, _) => Some(UpdateKind::Opened),
+        (Some((d, _)), false) if *d != digest => Some(UpdateKind::Updated),
+        (Some(_), true) => Some(UpdateKind::Closed),
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        let version = prev.map_or(1, |(_, v)| v + 1);
+        st.emitted.insert(f.id.clone(), (digest, version));
+        if kind == UpdateKind::Opened && closed {
+            out.push(FindingUpdate {
+                update: UpdateKind::Opened,
+                version,
+                finding: f.clone(),
+            });
+            st.emitted
+                .insert(f.id.clone(), (String::new(), version + 1));
+            out.push(FindingUpdate {
+                update: UpdateKind::Closed,
+                version: version + 1,
+                finding: f.clone(),
+            });
+        } else {
+            out.push(FindingUpdate {
+                update: kind,
+                version,
+                finding: f.clone(),
+            });
+        }
+    }
+    if closed {
+        st.emitted.remove(&f.id);
+        st.closed.push(f);
+    }
 }
 
 /// What a consumer of updates cares about: severity, counts, exposed accounts.

@@ -142,7 +142,10 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
             | MeasureFn::Ratio
             | MeasureFn::Classify
             | MeasureFn::MaxPer
-            | MeasureFn::ConfirmedSignins => continue,
+            | MeasureFn::ConfirmedSignins
+            | MeasureFn::BaselineMean
+            | MeasureFn::BaselineStddev
+            | MeasureFn::BaselineBuckets => continue,
         };
         let label = if is_list(m) && m.func != MeasureFn::Const {
             format!("{n}_count")

@@ -226,8 +226,17 @@ impl<'a> Sql<'a> {
         }
     }
 
+    /// Key columns: the rule's keys, or one constant column for a
+    /// tenant-wide (key-less) rule.
     fn nkeys(&self) -> usize {
-        self.rule.key.len()
+        self.rule.key.len().max(1)
+    }
+
+    /// `floor(x / L)` on nanoseconds: the tumbling bucket (exact for
+    /// negative times too).
+    fn bucket(&self, x: &str) -> String {
+        let l = self.len_ns;
+        format!("((({x}) - ((({x}) % {l}) + {l}) % {l}) // {l})")
     }
 
     /// `k_0, k_1, …` with an optional table prefix.
@@ -311,7 +320,10 @@ impl<'a> Sql<'a> {
             | MeasureFn::DurationMinutes
             | MeasureFn::Rate
             | MeasureFn::Ratio
-            | MeasureFn::Classify => {}
+            | MeasureFn::Classify
+            | MeasureFn::BaselineMean
+            | MeasureFn::BaselineStddev
+            | MeasureFn::BaselineBuckets => {}
         }
         Ok(())
     }
@@ -364,10 +376,11 @@ impl<'a> Sql<'a> {
 
     fn query(&self) -> Result<String, Unsupported> {
         let r = self.rule;
-        if r.key.is_empty() {
+        if r.key.is_empty() && r.window.kind != WindowKind::Tumbling {
             return Err(self.err("`key` is empty"));
         }
         let sliding = r.window.kind == WindowKind::Sliding;
+        let tumbling = r.window.kind == WindowKind::Tumbling;
         let len = self.len_ns;
         let tm = r
             .measure(&r.threshold.measure)
@@ -400,6 +413,13 @@ impl<'a> Sql<'a> {
         ));
         for (i, f) in r.key.iter().enumerate() {
             cols.push(format!("{} AS k_{i}", self.val(*f, r.key_lower)));
+        }
+        if r.key.is_empty() {
+            cols.push("'' AS k_0".into());
+        }
+        if let Some(p) = &r.pivot {
+            cols.push(format!("{} AS pb", self.val(p.by, p.lower)));
+            cols.push(format!("{} AS pc", self.val(p.collect, false)));
         }
         for (i, f) in r.dedup.iter().enumerate() {
             // Missing in any dedup field: never collapsed (no `""` here).
@@ -505,6 +525,31 @@ impl<'a> Sql<'a> {
                     self.keq("p", "e")
                 ),
             );
+        } else if tumbling {
+            let b = self.bucket("time_ns");
+            match &r.pivot {
+                None => cte("ev0", format!("SELECT *, {b} AS b, {b} AS ep FROM probes")),
+                Some(p) => {
+                    // Per bucket and `by` value: the sorted set of its
+                    // `collect` values; the set (with the bucket) is the group.
+                    cte(
+                        "pivot_sets",
+                        format!(
+                            "SELECT {k}, b, pb, list_sort(list(DISTINCT pc)) AS pset\n  FROM (SELECT *, {b} AS b FROM probes WHERE pb IS NOT NULL AND pc IS NOT NULL)\n  GROUP BY {k}, b, pb HAVING count(DISTINCT pc) >= {}",
+                            p.min,
+                            k = self.keys("")
+                        ),
+                    );
+                    cte(
+                        "ev0",
+                        format!(
+                            "SELECT p.*, s.b, s.pset, CAST(s.b AS VARCHAR) || '|' || array_to_string(s.pset, ',') AS ep\n  FROM probes p JOIN pivot_sets s ON {} AND {} = s.b AND p.pb = s.pb AND p.pc IS NOT NULL",
+                            self.keq("p", "s"),
+                            self.bucket("p.time_ns")
+                        ),
+                    );
+                }
+            }
         } else {
             cte(
                 "params",
@@ -551,6 +596,13 @@ impl<'a> Sql<'a> {
             "min(time_ns) AS first_ns".to_string(),
             "max(time_ns) AS last_ns".to_string(),
         ];
+        if tumbling {
+            aggs.push("min(b) AS b".into());
+            aggs.push("count(*) AS n_rows".into());
+            if r.pivot.is_some() {
+                aggs.push("any_value(pset) AS pset".into());
+            }
+        }
         for m in &r.measures {
             let n = qi(&m.name);
             let v = qi(&format!("v_{}", m.name));
@@ -608,8 +660,13 @@ impl<'a> Sql<'a> {
                     cte(
                         &format!("hits_{i}"),
                         format!(
-                            "SELECT {k}, ep, {v} AS v, time_ns AS t, 0 AS src, pos AS ord, {detail}\n  FROM ev WHERE {w} AND {v} IS NOT NULL\n  UNION ALL\n  SELECT {ck}, a.ep, c.{v}, c.time_ns, 1, c.file * 4294967296 + c.record, {cdetail}\n  FROM confirms c JOIN agg a ON {}\n    AND c.time_ns >= a.first_ns AND c.time_ns <= a.last_ns + {len}\n  WHERE c.{v} IS NOT NULL{probed}",
+                            "SELECT {k}, ep, {v} AS v, time_ns AS t, 0 AS src, pos AS ord, {detail}\n  FROM ev WHERE {w} AND {v} IS NOT NULL\n  UNION ALL\n  SELECT {ck}, a.ep, c.{v}, c.time_ns, 1, c.file * 4294967296 + c.record, {cdetail}\n  FROM confirms c JOIN agg a ON {}\n    AND c.time_ns >= a.first_ns AND c.time_ns <= a.last_ns + {len}\n  WHERE c.{v} IS NOT NULL{probed}{pivot}",
                             self.keq("c", "a"),
+                            pivot = if r.pivot.is_some() {
+                                "\n    AND list_contains(a.pset, c.pc)"
+                            } else {
+                                ""
+                            },
                             k = self.keys(""),
                             ck = self.keys("c."),
                         ),
@@ -656,6 +713,103 @@ impl<'a> Sql<'a> {
         }
         let mut sel = vec!["agg.*".to_string()];
         let mut from = "agg".to_string();
+        if let Some(bl) = &r.window.baseline {
+            // The baseline of each bucket: the threshold measure of the
+            // key's previous n = min(history, b - b0) buckets (absent: 0),
+            // b0 the bucket of the first event of the rule's kinds.
+            let kinds: Vec<String> = r.kinds.iter().map(|k| lit(k.as_str())).collect();
+            cte(
+                "b0",
+                format!(
+                    "SELECT {} AS b0 FROM events WHERE kind IN ({})",
+                    self.bucket("min(time_ns)"),
+                    kinds.join(", ")
+                ),
+            );
+            let thr = qi(&tm.name);
+            cte(
+                "hist",
+                format!(
+                    "SELECT {ak}, a.ep, a.n, sum(h.{thr}) AS s, sum(h.{thr} * h.{thr}) AS ss\n  FROM (SELECT *, greatest(least({}, b - (SELECT b0 FROM b0)), 0) AS n FROM agg) a\n  LEFT JOIN agg h ON {} AND h.b >= a.b - a.n AND h.b < a.b\n  GROUP BY {ak}, a.ep, a.n",
+                    bl.buckets(r.window.length),
+                    self.keq("h", "a"),
+                    ak = self.keys("a.")
+                ),
+            );
+            cte(
+                "mean",
+                "SELECT *, CASE WHEN n = 0 THEN 0.0 ELSE CAST(coalesce(s, 0) AS DOUBLE) / n END AS mean,\n    CASE WHEN n = 0 THEN 0.0 ELSE CAST(coalesce(ss, 0) AS DOUBLE) / n END AS meansq\n  FROM hist".to_string(),
+            );
+            cte(
+                "baseline",
+                format!(
+                    "SELECT *, sqrt(greatest(meansq - mean * mean, 0.0)) AS sd,\n    mean + {} * sqrt(greatest(meansq - mean * mean, 0.0)) AS bar\n  FROM mean",
+                    flt(bl.sigmas)
+                ),
+            );
+            sel.push("baseline.n AS bl_n".into());
+            sel.push("baseline.bar AS bl_bar".into());
+            for m in &r.measures {
+                let e = match m.func {
+                    MeasureFn::BaselineMean => "round(baseline.mean * 100.0) / 100.0",
+                    MeasureFn::BaselineStddev => "round(baseline.sd * 100.0) / 100.0",
+                    MeasureFn::BaselineBuckets => "baseline.n",
+                    _ => continue,
+                };
+                sel.push(format!("{e} AS {}", qi(&m.name)));
+            }
+            let _ = write!(
+                from,
+                "\n  LEFT JOIN baseline ON {} AND baseline.ep = agg.ep",
+                self.keq("baseline", "agg")
+            );
+        }
+        if tumbling {
+            // The running threshold value of each group, in canonical order:
+            // it crosses at the first event where it reaches the threshold
+            // (and rises above the baseline's bar).
+            let k = self.keys("");
+            let (running, rel) = match tm.func {
+                MeasureFn::Dcount => {
+                    let v = qi(&format!("v_{}", tm.name));
+                    (
+                        format!(
+                            "sum(CASE WHEN {v} IS NOT NULL AND fl = 1 THEN 1 ELSE 0 END) OVER (PARTITION BY {k}, ep ORDER BY pos ROWS UNBOUNDED PRECEDING)"
+                        ),
+                        format!(
+                            "(SELECT *, row_number() OVER (PARTITION BY {k}, ep, {v} ORDER BY pos) AS fl FROM ev)"
+                        ),
+                    )
+                }
+                _ => (
+                    format!("row_number() OVER (PARTITION BY {k}, ep ORDER BY pos)"),
+                    "ev".to_string(),
+                ),
+            };
+            cte(
+                "runs",
+                format!("SELECT {k}, ep, time_ns, {running} AS running\n  FROM {rel}"),
+            );
+            let (join, bar) = if r.window.baseline.is_some() {
+                (
+                    format!(
+                        " JOIN baseline bl ON {} AND bl.ep = r.ep",
+                        self.keq("bl", "r")
+                    ),
+                    " AND r.running > bl.bar",
+                )
+            } else {
+                (String::new(), "")
+            };
+            cte(
+                "crossing",
+                format!(
+                    "SELECT {rk}, r.ep, min(r.time_ns) AS crossed_ns\n  FROM runs r{join}\n  WHERE r.running >= {}{bar}\n  GROUP BY {rk}, r.ep",
+                    r.threshold.gte,
+                    rk = self.keys("r.")
+                ),
+            );
+        }
         for (i, e) in &joins {
             sel.push(format!("{e} AS {}", qi(&r.measures[*i].name)));
             let _ = write!(
@@ -763,6 +917,12 @@ impl<'a> Sql<'a> {
                 qi(&format!("key_{}", f.name()))
             ));
         }
+        if let Some(p) = &r.pivot {
+            out.push(format!(
+                "array_to_string(classified.pset, ',') AS {}",
+                qi(&format!("key_{}_set", p.collect.name()))
+            ));
+        }
         out.push(format!("{sev} AS severity"));
         out.push("first_ns AS first_seen_ns".into());
         out.push("last_ns AS last_seen_ns".into());
@@ -782,6 +942,28 @@ impl<'a> Sql<'a> {
                 "\n  JOIN episodes ON {} AND episodes.ep = classified.ep",
                 self.keq("episodes", "classified")
             );
+        } else if tumbling {
+            out.push("crossing.crossed_ns AS threshold_crossed_at_ns".into());
+            out.push("classified.first_ns AS peak_start_ns".into());
+            out.push("classified.last_ns AS peak_end_ns".into());
+            out.push(format!(
+                "classified.{} AS peak_unique_usernames",
+                qi(&tm.name)
+            ));
+            out.push("classified.n_rows AS peak_total_failures".into());
+            let _ = write!(
+                from,
+                "\n  LEFT JOIN crossing ON {} AND crossing.ep = classified.ep",
+                self.keq("crossing", "classified")
+            );
+            wh.push(format!("{} >= {}", self.num(&tm.name)?, r.threshold.gte));
+            if let Some(bl) = &r.window.baseline {
+                wh.push(format!(
+                    "classified.bl_n >= {}",
+                    bl.min_buckets(r.window.length)
+                ));
+                wh.push(format!("{} > classified.bl_bar", self.num(&tm.name)?));
+            }
         } else {
             wh.push(format!("{} >= {}", self.num(&tm.name)?, r.threshold.gte));
         }
@@ -804,7 +986,13 @@ impl<'a> Sql<'a> {
         let _ = writeln!(
             text,
             "-- window: {} {}s; threshold: {} >= {}",
-            if sliding { "sliding" } else { "lookback" },
+            if sliding {
+                "sliding"
+            } else if tumbling {
+                "tumbling"
+            } else {
+                "lookback"
+            },
             r.window.length.as_secs(),
             pascal(&tm.name),
             r.threshold.gte

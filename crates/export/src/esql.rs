@@ -226,7 +226,10 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
                     .collect();
                 post.push(format!("{n} = CASE({}, \"mixed\")", arms.join(", ")));
             }
-            MeasureFn::MaxPer | MeasureFn::ConfirmedSignins => continue,
+            MeasureFn::MaxPer | MeasureFn::ConfirmedSignins
+            | MeasureFn::BaselineMean
+            | MeasureFn::BaselineStddev
+            | MeasureFn::BaselineBuckets => continue,
         }
         if let (Some(cap), true) = (
             m.cap,

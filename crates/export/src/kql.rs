@@ -293,7 +293,10 @@ fn aggregations(cx: &mut Cx<'_>, exact: bool) -> Result<(Vec<String>, Vec<String
             | MeasureFn::Ratio
             | MeasureFn::Classify
             | MeasureFn::MaxPer
-            | MeasureFn::ConfirmedSignins => continue,
+            | MeasureFn::ConfirmedSignins
+            | MeasureFn::BaselineMean
+            | MeasureFn::BaselineStddev
+            | MeasureFn::BaselineBuckets => continue,
         };
         aggs.push(format!("{name} = {a}"));
     }

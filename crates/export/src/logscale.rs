@@ -202,7 +202,11 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
                 arms.push(format!("* | {n} := \"mixed\""));
                 post.push(format!("| case {{ {} }}", arms.join(" ; ")));
             }
-            MeasureFn::MaxPer | MeasureFn::ConfirmedSignins => continue,
+            MeasureFn::MaxPer
+            | MeasureFn::ConfirmedSignins
+            | MeasureFn::BaselineMean
+            | MeasureFn::BaselineStddev
+            | MeasureFn::BaselineBuckets => continue,
             MeasureFn::Ratio => {
                 let num_ = m.num.as_deref().unwrap_or_default();
                 let den = m.den.join(" + ");

@@ -37,6 +37,11 @@ pub(crate) fn schedule(rule: &Rule) -> (u64, u64) {
     match rule.window.kind {
         WindowKind::Lookback => (w, w),
         WindowKind::Sliding => (RUN_EVERY_SECS, w + RUN_EVERY_SECS),
+        // Every bucket, over the last complete bucket and its baseline.
+        WindowKind::Tumbling => (
+            w,
+            2 * w + rule.window.baseline.map_or(0, |b| b.history.as_secs()),
+        ),
     }
 }
 

@@ -243,7 +243,10 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
                 ));
                 aggs.push(format!("max({n}_per) as {n}"));
             }
-            MeasureFn::ConfirmedSignins => continue,
+            MeasureFn::ConfirmedSignins
+            | MeasureFn::BaselineMean
+            | MeasureFn::BaselineStddev
+            | MeasureFn::BaselineBuckets => continue,
             MeasureFn::Rate => {
                 let of = m.of.as_deref().unwrap_or_default();
                 post.push(format!(

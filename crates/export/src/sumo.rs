@@ -211,7 +211,11 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
                 }
                 post.push(format!("| {e} as {n}"));
             }
-            MeasureFn::MaxPer | MeasureFn::ConfirmedSignins => continue,
+            MeasureFn::MaxPer
+            | MeasureFn::ConfirmedSignins
+            | MeasureFn::BaselineMean
+            | MeasureFn::BaselineStddev
+            | MeasureFn::BaselineBuckets => continue,
         }
     }
     aggs.push("min(_messagetime) as first_seen".into());

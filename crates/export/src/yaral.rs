@@ -172,7 +172,10 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
             }
             MeasureFn::Const => crate::common::const_literal(Target::Yaral, m.value.as_ref(), "\"\""),
             MeasureFn::DurationMinutes => "(max($e.metadata.event_timestamp.seconds) - min($e.metadata.event_timestamp.seconds)) / 60".to_string(),
-            MeasureFn::Rate | MeasureFn::Ratio | MeasureFn::Classify | MeasureFn::MaxPer | MeasureFn::ConfirmedSignins => continue,
+            MeasureFn::Rate | MeasureFn::Ratio | MeasureFn::Classify | MeasureFn::MaxPer | MeasureFn::ConfirmedSignins
+            | MeasureFn::BaselineMean
+            | MeasureFn::BaselineStddev
+            | MeasureFn::BaselineBuckets => continue,
         };
         outcome.push(format!("${n} = {e}"));
     }

@@ -76,6 +76,8 @@ pub const SOURCES: &[RuleSource] = sources![
     "rules/recommended/distributed_enumeration_asn.yml",
     "rules/recommended/distributed_enumeration_user_agent.yml",
     "rules/recommended/low_and_slow_enumeration.yml",
+    "rules/recommended/distributed_enumeration_surge.yml",
+    "rules/recommended/distributed_enumeration_shared_targets.yml",
 ];
 
 /// Parameter names users may also write: the seed query's own names, and

@@ -19,8 +19,8 @@ mod params;
 pub use catalogue::{Catalogue, Profile, RuleSource};
 pub use duration::{format_duration, parse_duration};
 pub use model::{
-    Completion, Condition, Measure, MeasureFn, Predicate, Rule, SeverityArm, Threshold, Window,
-    WindowKind,
+    Baseline, Completion, Condition, Measure, MeasureFn, Pivot, Predicate, Rule, SeverityArm,
+    Threshold, Window, WindowKind,
 };
 pub use params::Override;
 

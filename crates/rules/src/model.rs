@@ -38,7 +38,14 @@ pub struct Rule {
     #[serde(default)]
     pub completed: Option<Completion>,
     /// Group-by fields; the first one is reported as the finding's source.
+    /// Tumbling rules may have none (tenant-wide: the whole input is one
+    /// group).
+    #[serde(default)]
     pub key: Vec<Field>,
+    /// Tumbling rules only: regroup each bucket by the *set* of `collect`
+    /// values each `by` value was seen with (see [`Pivot`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pivot: Option<Pivot>,
     /// Compare key values case-insensitively (lower-cased).
     #[serde(default)]
     pub key_lower: bool,
@@ -131,8 +138,40 @@ impl Rule {
 
     /// Checks internal consistency (measure references, threshold measure).
     pub fn validate(&self) -> Result<(), String> {
-        if self.key.is_empty() {
-            return Err("`key` needs at least one field".into());
+        let tumbling = self.window.kind == WindowKind::Tumbling;
+        if self.key.is_empty() && !tumbling {
+            return Err(
+                "`key` needs at least one field (only tumbling windows may be tenant-wide)".into(),
+            );
+        }
+        if let Some(b) = &self.window.baseline {
+            if !tumbling {
+                return Err("`window.baseline` needs `kind: tumbling`".into());
+            }
+            b.validate(self.window.length)?;
+        }
+        if self.pivot.is_some() {
+            if !tumbling {
+                return Err("`pivot` needs `kind: tumbling`".into());
+            }
+            if self.window.baseline.is_some() {
+                return Err("a rule cannot have both `pivot` and `window.baseline`".into());
+            }
+        }
+        if tumbling && self.window.length.as_secs() == 0 {
+            return Err("a tumbling window needs a length of at least 1s".into());
+        }
+        for m in &self.measures {
+            let is_baseline = matches!(
+                m.func,
+                MeasureFn::BaselineMean | MeasureFn::BaselineStddev | MeasureFn::BaselineBuckets
+            );
+            if is_baseline && self.window.baseline.is_none() {
+                return Err(format!(
+                    "measure `{}` needs a `window.baseline` to compare with",
+                    m.name
+                ));
+            }
         }
         if self.completed.is_some() && self.confirm.is_none() {
             return Err("`completed` needs a `confirm` condition (the completing events)".into());
@@ -218,17 +257,105 @@ pub enum WindowKind {
     /// Every span of `length` over the whole input; overlapping qualifying
     /// windows of one key merge into one episode.
     Sliding,
+    /// Fixed buckets of `length` aligned to the Unix epoch (KQL
+    /// `bin(TimeGenerated, length)`): each bucket of a key is evaluated on
+    /// its own and gives at most one finding; with a `baseline`, a bucket
+    /// must also stand out from the key's earlier buckets.
+    Tumbling,
 }
 
 /// A rule's window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
-    /// Lookback or sliding.
+    /// Lookback, sliding or tumbling.
     pub kind: WindowKind,
-    /// Window length.
+    /// Window (bucket) length.
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub length: Duration,
+    /// Tumbling windows only: compare each bucket with the key's own
+    /// earlier buckets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+}
+
+/// A tumbling rule's baseline: bucket `b` of a key qualifies only when its
+/// threshold measure `v` is above `mean + sigmas × stddev` of the same
+/// measure over the key's previous `history / length` buckets (population
+/// standard deviation; buckets without events count as 0). The history
+/// starts at the bucket of the first event of the rule's kinds in the input
+/// (any result, whether or not it matches `where`), so a quiet input still
+/// has a baseline of zeros; a bucket with fewer than `min_history / length`
+/// buckets of history is not evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    /// How far back the baseline reaches.
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub history: Duration,
+    /// The least history a bucket needs to be evaluated.
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub min_history: Duration,
+    /// Standard deviations above the mean.
+    pub sigmas: f64,
+}
+
+impl Baseline {
+    /// History buckets (`history / length`).
+    pub fn buckets(&self, length: Duration) -> u64 {
+        self.history.as_secs() / length.as_secs().max(1)
+    }
+
+    /// Least history buckets (`min_history / length`).
+    pub fn min_buckets(&self, length: Duration) -> u64 {
+        self.min_history.as_secs() / length.as_secs().max(1)
+    }
+
+    fn validate(&self, length: Duration) -> Result<(), String> {
+        let l = length.as_secs().max(1);
+        if !self.history.as_secs().is_multiple_of(l)
+            || !self.min_history.as_secs().is_multiple_of(l)
+        {
+            return Err(
+                "`baseline.history` and `min_history` must be whole multiples of the bucket length"
+                    .into(),
+            );
+        }
+        if self.history.as_secs() < l {
+            return Err("`baseline.history` must be at least one bucket".into());
+        }
+        if self.min_history > self.history {
+            return Err("`baseline.min_history` cannot exceed `history`".into());
+        }
+        if self.buckets(length) > 100_000 {
+            return Err("`baseline.history` spans more than 100,000 buckets".into());
+        }
+        if !(self.sigmas.is_finite() && self.sigmas >= 0.0) {
+            return Err("`baseline.sigmas` must be a number of at least 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// Regrouping of a tumbling bucket by shared values: within each bucket of
+/// a key, every `by` value (e.g. an account) gets the set of distinct
+/// `collect` values (e.g. source addresses) it was seen with; `by` values
+/// with at least `min` of them are grouped by that exact set, and each set
+/// is one group (its events: those of its `by` values). This links sources
+/// that probed the same target list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pivot {
+    /// The field whose values are regrouped (compared lower-cased when
+    /// `lower`).
+    pub by: Field,
+    /// Compare `by` values case-insensitively.
+    #[serde(default)]
+    pub lower: bool,
+    /// The field whose set of values forms the new group key.
+    pub collect: Field,
+    /// Least number of distinct `collect` values a `by` value needs.
+    pub min: u64,
 }
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -476,6 +603,15 @@ pub enum MeasureFn {
     /// Details of the sign-ins that confirmed `confirmed` identities:
     /// account, time, source, code, app (at most `cap`).
     ConfirmedSignins,
+    /// Tumbling rules with a baseline: the mean of the threshold measure
+    /// over the history buckets (rounded to 2 digits).
+    BaselineMean,
+    /// Tumbling rules with a baseline: the population standard deviation
+    /// of the threshold measure over the history buckets (2 digits).
+    BaselineStddev,
+    /// Tumbling rules with a baseline: how many history buckets the
+    /// baseline had.
+    BaselineBuckets,
 }
 
 /// One named aggregate.

@@ -676,3 +676,247 @@ pub fn enum_then_compromise(g: &mut Gen<'_>) -> Spec {
         ..Spec::default()
     }
 }
+
+/// Ordinary light traffic for scenarios that need history before them (the
+/// tenant-wide baseline): `hours` hours from `g.t0` of successes of 60
+/// directory users from home, and now and then a mistyped user name
+/// (50034) that its owner corrects a few seconds later.
+fn quiet_hours(g: &mut Gen<'_>, hours: i64) {
+    let dir = g.dir;
+    let users = dir.pick_users(&mut g.rng, 60, false);
+    for h in 0..hours {
+        let n = g.rng.range(4, 11) as usize;
+        for _ in 0..n {
+            let i = users[g.rng.range(0, users.len() as i64) as usize];
+            let u = &dir.users[i];
+            let (ua, os, browser, client_app) = *g.rng.pick(&catalog::UA_BACKGROUND);
+            let actor = Actor {
+                ip: u.home_ip,
+                loc: u.home,
+                asn: asn::HOME[i % 3],
+                ua,
+                os,
+                browser,
+                client_app,
+                protocol: "none",
+            };
+            let t = g.t0 + h * crate::time::HOUR + g.delay(0, 3_500_000);
+            let tgt = Tgt::real(dir, i);
+            if g.rng.chance(0.12) {
+                // A typo in the user name: the account does not exist.
+                let mut typo = tgt.clone();
+                typo.upn = Arc::from(tgt.upn.replacen('@', "1@", 1));
+                typo.entra = None;
+                typo.index = None;
+                typo.rid = None;
+                let s = g.sign_in(
+                    t,
+                    &typo,
+                    &actor,
+                    &catalog::OFFICE_HOME,
+                    &catalog::OFFICE_HOME_RES,
+                    50034,
+                );
+                g.push_sign_in(s);
+            }
+            let s = g.sign_in(
+                t + secs(20),
+                &tgt,
+                &actor,
+                &catalog::OFFICE_HOME,
+                &catalog::OFFICE_HOME_RES,
+                0,
+            );
+            g.push_sign_in(s);
+        }
+    }
+}
+
+/// Residential autonomous systems the proxy exits are spread over.
+const RESIDENTIAL_ASNS: [u32; 40] = [
+    7922, 701, 20115, 22773, 5089, 3320, 3215, 12322, 1136, 33915, 6830, 2856, 5607, 3352, 12479,
+    3269, 30722, 6805, 8881, 4766, 9318, 4134, 4837, 17676, 2516, 4713, 7545, 1221, 4804, 812, 577,
+    852, 28573, 8167, 27699, 7303, 45899, 7552, 9829, 24560,
+];
+
+/// Enumeration through a residential proxy network: one name per address,
+/// a new network, AS and user agent each time — only the tenant-wide surge
+/// of not-found answers shows it.
+pub fn distributed_surge(g: &mut Gen<'_>) -> Spec {
+    // A week of ordinary traffic (the rule's `history`), then the burst.
+    quiet_hours(g, 7 * 24 + 8);
+    let start = g.t0 + 7 * crate::time::DAY + 6 * crate::time::HOUR + 20 * MIN;
+    let list = targets(g, 85, 25, true);
+    let locs = [
+        &catalog::NEW_YORK,
+        &catalog::LONDON,
+        &catalog::FRANKFURT,
+        &catalog::TOKYO,
+        &catalog::BARCELONA,
+        &catalog::SINGAPORE,
+        &catalog::BUCHAREST,
+        &catalog::DUBLIN,
+    ];
+    let mut t = start;
+    let mut ips = Vec::new();
+    for (k, tgt) in list.iter().enumerate() {
+        t += g.delay(12_000, 24_000);
+        // Documentation range 2001:db8:9000::/36: a different /64 (and
+        // /48) every time.
+        let ip = std::net::IpAddr::V6(std::net::Ipv6Addr::new(
+            0x2001,
+            0xdb8,
+            0x9000 + k as u16,
+            (k as u16).wrapping_mul(0x1f3),
+            0,
+            0,
+            0,
+            0x10 + (k as u16 % 200),
+        ));
+        ips.push(ip);
+        let ua = format!(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{}.0.{}.{} Safari/537.36",
+            100 + k % 30,
+            g.rng.range(4000, 6999),
+            g.rng.range(10, 250)
+        );
+        let actor = o365spray_actor(
+            ip,
+            locs[k % locs.len()],
+            RESIDENTIAL_ASNS[k % RESIDENTIAL_ASNS.len()],
+        );
+        let app = g.rng.pick(&catalog::O365SPRAY_CLIENTS);
+        let code = match tgt.user(g.dir) {
+            None => 50034,
+            Some(u) if u.disabled => 50057,
+            Some(_) => 50126,
+        };
+        let mut s = g.sign_in(t, tgt, &actor, app, &catalog::MS_GRAPH, code);
+        s.user_agent = Arc::from(ua.as_str());
+        g.push_sign_in(s);
+    }
+    Spec {
+        description: "o365spray oauth2 enumeration of 110 names (85 invented) in about 30 minutes through a residential proxy network: every request leaves from another address, in another /64, autonomous system and city, with a randomised Chrome user agent and a rotating FOCI client id, so no source, network, AS or user agent links two requests. Before it, a week of ordinary traffic from 60 users (about one mistyped user name an hour) gives the tenant its baseline.".into(),
+        tools: vec!["o365spray --enum --enum-module oauth2 through a rotating residential proxy".into()],
+        mitre: vec!["T1589.002".into(), "T1090.002".into()],
+        source_keys: ips.iter().map(ToString::to_string).collect(),
+        source_cidrs: ips.iter().map(|ip| format!("{ip}/32")).collect(),
+        existing: existing(&list),
+        probed: list.iter().map(|t| t.upn.clone()).collect(),
+        activity_start: Some(start),
+        expect: vec![
+            Expectation::fire("distributed_enumeration_surge", R, Some("high"), "about 85 distinct not-found names in one hour against a baseline of about one an hour (a week of history)"),
+            Expectation::silent(AUTH, R, "one name per address"),
+            Expectation::silent("distributed_enumeration", R, "every address in its own /64"),
+            Expectation::silent("distributed_enumeration_asn", R, "40 autonomous systems, at most 3 names each"),
+            Expectation::silent("distributed_enumeration_user_agent", R, "a different user agent every request"),
+            Expectation::silent("distributed_enumeration_shared_targets", R, "every name is tried once"),
+            Expectation::silent(AUTH, S, "one name per address"),
+        ],
+        notes: vec!["Only the tenant-wide baseline sees this; it needs at least a day of logs before the burst (min_history).".into(), "Hunted together with the other scenarios (eval --combined), the day of enumeration bursts before it raises the baseline's mean and deviation: with a week of history the surge still clears it.".into()],
+        ..Spec::default()
+    }
+}
+
+/// A password spray whose rounds each leave from another host: the same
+/// target list links the hosts.
+pub fn shared_target_list(g: &mut Gen<'_>) -> Spec {
+    let dir = g.dir;
+    let hosts = [
+        (v4(203, 0, 113, 77), &catalog::FRANKFURT, asn::HETZNER),
+        (v4(198, 51, 100, 23), &catalog::ASHBURN, asn::AMAZON),
+        (v4(192, 0, 2, 190), &catalog::DUBLIN, asn::M247),
+        (v4(198, 19, 250, 9), &catalog::SINGAPORE, asn::DIGITALOCEAN),
+    ];
+    let uas = [
+        catalog::UA_TREVOR,
+        catalog::UA_POWERSHELL,
+        catalog::UA_O365SPRAY,
+        catalog::UA_PYTHON,
+    ];
+    let reals = dir.pick_users(&mut g.rng, 10, false);
+    let cracked = reals
+        .iter()
+        .take(9)
+        .copied()
+        .find(|&i| dir.users[i].mfa)
+        .unwrap_or(reals[0]);
+    let list: Vec<Tgt> = reals.iter().take(9).map(|&i| Tgt::real(dir, i)).collect();
+    let mut t = g.t0;
+    for (r, (ip, loc, asn)) in hosts.iter().enumerate() {
+        let actor = Actor {
+            ip: *ip,
+            loc,
+            asn: *asn,
+            ua: uas[r],
+            os: "Windows10",
+            browser: "",
+            client_app: "Mobile Apps and Desktop clients",
+            protocol: "ropc",
+        };
+        t = g.t0 + r as i64 * 45 * MIN;
+        for tgt in &list {
+            t += g.delay(3000, 9000);
+            // The third round's password is right for the MFA account.
+            let code = if r == 2 && tgt.index == Some(cracked) {
+                50076
+            } else {
+                50126
+            };
+            let s = g.sign_in(
+                t,
+                tgt,
+                &actor,
+                &catalog::AAD_POWERSHELL,
+                &catalog::AAD_GRAPH,
+                code,
+            );
+            g.push_sign_in(s);
+        }
+    }
+    // The tenth account is tried from two of the hosts only.
+    let extra = Tgt::real(dir, reals[9]);
+    for (ip, loc, asn) in &hosts[..2] {
+        let actor = Actor {
+            ip: *ip,
+            loc,
+            asn: *asn,
+            ua: uas[0],
+            os: "Windows10",
+            browser: "",
+            client_app: "Mobile Apps and Desktop clients",
+            protocol: "ropc",
+        };
+        t += g.delay(3000, 9000);
+        let s = g.sign_in(
+            t,
+            &extra,
+            &actor,
+            &catalog::AAD_POWERSHELL,
+            &catalog::AAD_GRAPH,
+            50126,
+        );
+        g.push_sign_in(s);
+    }
+    let confirmed = vec![dir.users[cracked].upn.to_string()];
+    Spec {
+        description: "A four-round password spray (one password per round, 45 minutes apart) over the same 9 accounts, each round from another VPS in another network, autonomous system and country, with another tool's user agent: no host tries 10 accounts, and nothing but the target list links them. The third round's password is right for one MFA-protected account (50076). A tenth account is tried from two hosts only.".into(),
+        tools: vec!["MSOLSpray / TREVORspray rounds from separate VPSs".into()],
+        mitre: vec!["T1110.003".into(), "T1589.002".into()],
+        source_keys: hosts.iter().map(|h| h.0.to_string()).collect(),
+        source_cidrs: hosts.iter().map(|h| format!("{}/32", h.0)).collect(),
+        existing: 10,
+        probed: list.iter().map(|t| t.upn.clone()).collect(),
+        confirmed,
+        expect: vec![
+            Expectation::fire("distributed_enumeration_shared_targets", R, Some("critical"), "the same 9 accounts from 4 unrelated hosts in one day; a password-accepted answer (50076) confirms a credential"),
+            Expectation::silent("password_spray", R, "9 accounts per host, below 10"),
+            Expectation::silent(AUTH, R, "9 accounts per host"),
+            Expectation::silent("distributed_enumeration", R, "no two hosts share a /24"),
+            Expectation::silent("distributed_enumeration_asn", R, "four autonomous systems"),
+            Expectation::silent("distributed_enumeration_user_agent", R, "four user agents, real accounts only"),
+            Expectation::silent(AUTH, S, "9 accounts per host"),
+        ],
+        ..Spec::default()
+    }
+}

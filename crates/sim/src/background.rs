@@ -361,7 +361,7 @@ fn sign_in(
         loc: place.loc,
         asn: place.asn,
         client_app,
-        user_agent: ua,
+        user_agent: Arc::from(ua),
         os,
         browser,
         code,

@@ -351,3 +351,80 @@ pub fn fp_onboarding(g: &mut Gen<'_>) -> Spec {
         ..Spec::default()
     }
 }
+
+/// An office egress pool: Outlook clients with a stale password retry
+/// through three NAT addresses, then their users sign in.
+pub fn nat_pool_retries(g: &mut Gen<'_>) -> Spec {
+    let dir = g.dir;
+    let nats = [
+        v4(198, 51, 101, 10),
+        v4(198, 51, 101, 11),
+        v4(198, 51, 101, 12),
+    ];
+    let users = dir.pick_users(&mut g.rng, 8, false);
+    let (ua, os, browser, client_app) = catalog::UA_BACKGROUND[5];
+    let mut t = g.t0;
+    for round in 0..3 {
+        for (k, &i) in users.iter().enumerate() {
+            let actor = Actor {
+                ip: nats[(k + round) % 3],
+                loc: &catalog::SEATTLE,
+                asn: asn::OFFICE_ISP,
+                ua,
+                os,
+                browser,
+                client_app,
+                protocol: "none",
+            };
+            t += g.delay(2000, 20_000);
+            let s = g.sign_in(
+                t,
+                &Tgt::real(dir, i),
+                &actor,
+                &catalog::OFFICE,
+                &catalog::EXO,
+                50126,
+            );
+            g.push_sign_in(s);
+        }
+        t += 15 * MIN;
+    }
+    // The users update the password in their client and sign in.
+    for (k, &i) in users.iter().enumerate() {
+        let actor = Actor {
+            ip: nats[k % 3],
+            loc: &catalog::SEATTLE,
+            asn: asn::OFFICE_ISP,
+            ua,
+            os,
+            browser,
+            client_app,
+            protocol: "none",
+        };
+        t += g.delay(30_000, 120_000);
+        let s = g.sign_in(
+            t,
+            &Tgt::real(dir, i),
+            &actor,
+            &catalog::OFFICE,
+            &catalog::EXO,
+            0,
+        );
+        g.push_sign_in(s);
+    }
+    Spec {
+        description: "After a password change, the Outlook desktop clients of 8 users keep the old password and retry through the office's three egress NAT addresses (round-robin), so every account fails (50126) from all three; then the users enter the new password and sign in from the office.".into(),
+        tools: vec!["Outlook desktop clients".into()],
+        source_keys: nats.iter().map(ToString::to_string).collect(),
+        source_cidrs: vec!["198.51.101.10/31".into(), "198.51.101.12/32".into()],
+        existing: 8,
+        probed: users.iter().map(|&i| dir.users[i].upn.clone()).collect(),
+        expect: vec![
+            Expectation::silent("distributed_enumeration_shared_targets", R, "the 8 accounts fail from the same three addresses, but every one of them then signs in from them (an office pool, not a spray)"),
+            Expectation::silent("password_spray", R, "8 accounts per address"),
+            Expectation::silent("distributed_enumeration", R, "8 accounts in the /24, below 15"),
+            Expectation::silent(AUTH, R, "8 accounts per address"),
+        ],
+        ..Spec::default()
+    }
+}

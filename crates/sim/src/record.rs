@@ -35,7 +35,7 @@ pub struct SignIn {
     /// `ClientAppUsed`.
     pub client_app: &'static str,
     /// `UserAgent`.
-    pub user_agent: &'static str,
+    pub user_agent: Arc<str>,
     /// Device operating system.
     pub os: &'static str,
     /// Device browser.

@@ -228,7 +228,7 @@ impl<'d> Gen<'d> {
             loc: a.loc,
             asn: a.asn,
             client_app: a.client_app,
-            user_agent: a.ua,
+            user_agent: Arc::from(a.ua),
             os: a.os,
             browser: a.browser,
             code,
@@ -433,6 +433,20 @@ pub fn catalogue() -> &'static [Def] {
             build: a::enum_then_compromise,
         },
         Def {
+            name: "distributed-surge",
+            kind: Kind::Attack,
+            title: "Distributed enumeration through a residential proxy network (one name per address): only a tenant-wide surge of not-found answers shows it",
+            offset: 0,
+            build: a::distributed_surge,
+        },
+        Def {
+            name: "shared-target-list",
+            kind: Kind::Attack,
+            title: "Password spray whose rounds leave from unrelated hosts, linked only by their shared target list",
+            offset: 16 * HOUR,
+            build: a::shared_target_list,
+        },
+        Def {
             name: "fp-pentest",
             kind: Kind::Benign,
             title: "False positive: authorised penetration test from a known range",
@@ -466,6 +480,13 @@ pub fn catalogue() -> &'static [Def] {
             title: "False positive: onboarding script validating new accounts during directory sync",
             offset: 15 * HOUR + 20 * MIN,
             build: b::fp_onboarding,
+        },
+        Def {
+            name: "nat-pool-retries",
+            kind: Kind::Benign,
+            title: "Look-alike: stale passwords retried through an office's three egress NAT addresses, then the users sign in",
+            offset: 9 * HOUR,
+            build: b::nat_pool_retries,
         },
         Def {
             name: "background",

@@ -635,7 +635,7 @@ fn signin_la(b: &mut Vec<u8>, scratch: &mut Vec<u8>, s: &SignIn, tenant: &str) {
         o.obj("Status", |st| status(st, s));
     }
     o.s("TokenIssuerType", "AzureAD")
-        .s("UserAgent", s.user_agent)
+        .s("UserAgent", &s.user_agent)
         .s("UserDisplayName", display(s));
     match user_id(s) {
         Some(u) => uuid_str(&mut o, "UserId", u),
@@ -741,7 +741,7 @@ fn signin_azmon(b: &mut Vec<u8>, s: &SignIn, tenant: &str) {
         ip_str(p, "ipAddress", s.ip);
         p.obj("status", |st| status(st, s));
         p.s("clientAppUsed", s.client_app)
-            .s("userAgent", s.user_agent);
+            .s("userAgent", &s.user_agent);
         p.obj("deviceDetail", |d| device(d, s));
         p.obj("location", |l| location(l, s));
         uuid_str(p, "correlationId", s.correlation_id);
@@ -799,7 +799,7 @@ fn signin_csv(b: &mut Vec<u8>, s: &SignIn, tenant: &str) {
     cols.clear();
     s.id.write_to(&mut cols);
     f(b, std::str::from_utf8(&cols).unwrap_or(""), false);
-    f(b, s.user_agent, false);
+    f(b, &s.user_agent, false);
     cols.clear();
     s.correlation_id.write_to(&mut cols);
     f(b, std::str::from_utf8(&cols).unwrap_or(""), false);

@@ -35,7 +35,7 @@ fn event(r: &Record, n: u64) -> Event {
             e.app_id = Some(s.app.id.into());
             e.resource = Some(s.resource.name.into());
             e.client_app = Some(s.client_app.into());
-            e.user_agent = Some(s.user_agent.into());
+            e.user_agent = Some(s.user_agent.to_string());
             e.auth_protocol = Some(s.protocol.into());
             e.request_id = Some(s.id.to_string());
             e.asn = Some(s.asn.to_string());

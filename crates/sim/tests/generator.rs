@@ -166,7 +166,7 @@ fn seed_test_3_uses_real_sspr_activities() {
 #[test]
 fn sprays_mfa_sweep_distributed_and_slow() {
     let spray = records("spray-entra");
-    assert!(spray.iter().all(|r| matches!(r, Record::SignIn(s) if s.user_agent == "Windows-AzureAD-Authentication-Provider/1.0" && s.app.id == "38aa3b87-a06d-4817-b275-7a316988d93b")));
+    assert!(spray.iter().all(|r| matches!(r, Record::SignIn(s) if &*s.user_agent == "Windows-AzureAD-Authentication-Provider/1.0" && s.app.id == "38aa3b87-a06d-4817-b275-7a316988d93b")));
     assert!(signin_codes(&spray)[&50126] > 50);
 
     let kspray = records("spray-kerberos");
@@ -189,7 +189,7 @@ fn sprays_mfa_sweep_distributed_and_slow() {
         .iter()
         .filter_map(|r| {
             if let Record::SignIn(s) = r {
-                Some(s.user_agent)
+                Some(&*s.user_agent)
             } else {
                 None
             }

@@ -112,10 +112,21 @@ impl<'e> Shard<'e> {
         let rules = cfg.engines.iter().flat_map(|e| e.rules());
         // Longest reach back in event time: the window, plus the wait for
         // completions of rules that drop completed sign-ins.
+        // Tumbling rules hold up to two buckets, and a baseline its history.
         let wmax = rules
             .clone()
-            .filter(|r| r.window.kind == WindowKind::Sliding)
-            .map(|r| r.window.length + r.completed.as_ref().map_or(Duration::ZERO, |c| c.within))
+            .filter_map(|r| {
+                let wait = r.completed.as_ref().map_or(Duration::ZERO, |c| c.within);
+                match r.window.kind {
+                    WindowKind::Sliding => Some(r.window.length + wait),
+                    WindowKind::Tumbling => Some(
+                        r.window.length * 2
+                            + wait
+                            + r.window.baseline.map_or(Duration::ZERO, |b| b.history),
+                    ),
+                    WindowKind::Lookback => None,
+                }
+            })
             .max()
             .unwrap_or_default();
         let has_lookback = rules.clone().any(|r| r.window.kind == WindowKind::Lookback);
