@@ -66,6 +66,12 @@ impl<'a> Cx<'a> {
         self.rule.window.kind == WindowKind::Sliding
     }
 
+    /// True for rules evaluated window by window (sliding episodes or
+    /// tumbling buckets) rather than once at `now`.
+    pub fn per_window(&self) -> bool {
+        self.rule.window.kind != WindowKind::Lookback
+    }
+
     pub fn unsupported(&self, message: impl Into<String>) -> ExportError {
         ExportError::Unsupported {
             rule: self.rule.id.clone(),
@@ -156,7 +162,7 @@ impl<'a> Cx<'a> {
             }
         }
         for m in &self.rule.measures {
-            if !supported(self.target, m.func, self.sliding()) {
+            if !supported(self.target, m.func, self.per_window()) {
                 let w = format!(
                     "measure `{}` ({}) is not computed in {}; conditions on it are left out",
                     m.name,
@@ -186,7 +192,7 @@ impl<'a> Cx<'a> {
     pub fn has(&self, name: &str) -> bool {
         self.rule
             .measure(name)
-            .is_some_and(|m| supported(self.target, m.func, self.sliding()))
+            .is_some_and(|m| supported(self.target, m.func, self.per_window()))
     }
 
     /// Conditions of `require` that this target can test.

@@ -62,6 +62,8 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     cx.check_fields()?;
     let body = if cx.sliding() {
         sliding(cx)?
+    } else if cx.rule.window.kind == idrecon_rules::WindowKind::Tumbling {
+        tumbling(cx)?
     } else {
         lookback(cx, Lets::Declare)?.join("\n")
     };
@@ -270,7 +272,7 @@ fn aggregations(cx: &mut Cx<'_>, exact: bool) -> Result<(Vec<String>, Vec<String
             }
             MeasureFn::SetIf | MeasureFn::Confirmed => {
                 if m.func == MeasureFn::Confirmed {
-                    if cx.sliding() {
+                    if cx.per_window() {
                         continue;
                     }
                     if rule.confirm.is_some() {
@@ -303,6 +305,17 @@ fn aggregations(cx: &mut Cx<'_>, exact: bool) -> Result<(Vec<String>, Vec<String
     Ok((pre, aggs))
 }
 
+/// A measure as a number in a derived measure (lists: their length).
+fn operand(cx: &Cx<'_>, name: &str) -> String {
+    let n = pascal(name);
+    match cx.rule.measure(name) {
+        Some(m) if is_list(m) || m.func == MeasureFn::ConfirmedSignins => {
+            format!("array_length({n})")
+        }
+        _ => n,
+    }
+}
+
 /// Columns computed after `summarize`, in rule order, then the severity.
 fn post_extends(cx: &Cx<'_>) -> Result<Vec<String>, ExportError> {
     let mut v = Vec::new();
@@ -316,11 +329,11 @@ fn post_extends(cx: &Cx<'_>) -> Result<Vec<String>, ExportError> {
                 format!("round(todouble({of}) / iff({dd} == 0, 1, todouble({dd})), 2)")
             }
             MeasureFn::Ratio => {
-                let num = pascal(m.num.as_deref().unwrap_or_default());
+                let num = operand(cx, m.num.as_deref().unwrap_or_default());
                 let den = m
                     .den
                     .iter()
-                    .map(|d| pascal(d))
+                    .map(|d| operand(cx, d))
                     .collect::<Vec<_>>()
                     .join(" + ");
                 format!("iff(({den}) == 0, 0.0, round(todouble({num}) / todouble({den}), 4))")
@@ -785,6 +798,390 @@ fn sliding(cx: &mut Cx<'_>) -> Result<String, ExportError> {
         s.push(format!("| extend {}", outs.join(", ")));
     }
     s.push(projection(cx, &keys, &["PeakWindowValue"]));
+    s.push(order(cx));
+    Ok(s.join("\n"))
+}
+
+/// A tumbling-window rule: one result per qualifying bin (and pivot set),
+/// with the engine's baseline and pivot, for the bins that completed in the
+/// last run interval (one bin).
+fn tumbling(cx: &mut Cx<'_>) -> Result<String, ExportError> {
+    let rule = cx.rule;
+    let len = rule.window.length.as_secs();
+    let b = dur(len);
+    let tm = threshold_measure(rule).ok_or_else(|| cx.unsupported("threshold measure missing"))?;
+    let history = rule
+        .window
+        .baseline
+        .map(|bl| bl.history.as_secs())
+        .unwrap_or(0);
+    cx.warn(format!(
+        "schedule every {b} with a query period of at least {}: each run reports the {b} bins (UTC-aligned, as bin() does) that ended within the last {b}",
+        dur(2 * len + history)
+    ));
+    if rule.window.baseline.is_some() {
+        cx.warn(format!(
+            "the baseline starts at the first sign-in inside the query period (the engine: the first sign-in of its input), so keep the period at least {} to give every bin its full history",
+            dur(2 * len + history)
+        ));
+    }
+    cx.warn("make_set/make_list keep the first values in time order in practice, but KQL does not guarantee which values a capped set keeps".to_string());
+    // Key columns (a constant for tenant-wide rules), then the group.
+    let mut keys: Vec<String> = rule
+        .key
+        .iter()
+        .map(|f| col(cx, *f))
+        .collect::<Result<_, _>>()?;
+    let tenant = keys.is_empty();
+    if tenant {
+        keys.push("Tenant".into());
+    }
+    let on = keys.join(", ");
+    let set_col = match &rule.pivot {
+        Some(p) => Some(format!("{}Set", col(cx, p.collect)?)),
+        None => None,
+    };
+    let mut group = keys.clone();
+    group.push("Bucket".into());
+    group.extend(set_col.clone());
+    let g = group.join(", ");
+    let mut s = Vec::new();
+    s.push(format!("let bucketLength = {b};"));
+    s.push(format!("let enumThreshold = {};", rule.threshold.gte));
+    if let Some(bl) = &rule.window.baseline {
+        s.push(format!(
+            "let historyBuckets = {};",
+            bl.buckets(rule.window.length)
+        ));
+        s.push(format!(
+            "let minHistoryBuckets = {};",
+            bl.min_buckets(rule.window.length)
+        ));
+        s.push(format!("let sigmas = {};", num(bl.sigmas)));
+    }
+    let range = if history > 0 {
+        format!("2 * bucketLength + {}", dur(history))
+    } else {
+        "2 * bucketLength".to_string()
+    };
+    let src = source(cx, &range)?;
+    s.push(format!("let Source = {}", src[0]));
+    s.extend(src[1..].iter().cloned());
+    if tenant {
+        s.push("| extend Tenant = \"\"".into());
+    }
+    s.push(";".into());
+    if let (Some(c), Some(confirm)) = (&rule.completed, &rule.confirm) {
+        let ident = if c.lower {
+            norm_col(cx, c.field)?
+        } else {
+            col(cx, c.field)?
+        };
+        s.push("let ProbeRows = materialize(Source".into());
+        for p in &rule.filter {
+            s.push(format!("| where {}", pred(cx, p)?));
+        }
+        s.extend(dedup_lines(cx)?);
+        if rule.dedup.is_empty() {
+            s.push("| extend DedupKey = tostring(new_guid())".into());
+        }
+        s.push(");".into());
+        s.push(format!(
+            "// rows matching the completion condition followed, for the same {} and key, by a completing event within {} are ordinary sign-ins",
+            c.field.name(),
+            dur(c.within.as_secs())
+        ));
+        s.push("let Completed = ProbeRows".into());
+        s.push(format!("| where {}", pred(cx, &c.filter)?));
+        s.push(format!(
+            "| join kind=inner (Source | where {} | project {on}, {ident}, CompletedAt = TimeGenerated) on {on}, {ident}",
+            pred(cx, confirm)?
+        ));
+        s.push(format!(
+            "| where CompletedAt >= TimeGenerated and CompletedAt <= TimeGenerated + {}",
+            dur(c.within.as_secs())
+        ));
+        s.push("| distinct DedupKey;".into());
+        s.push("let Probes = ProbeRows".into());
+        s.push("| where DedupKey !in (Completed)".into());
+    } else {
+        s.push("let Probes = Source".into());
+        for p in &rule.filter {
+            s.push(format!("| where {}", pred(cx, p)?));
+        }
+        s.extend(dedup_lines(cx)?);
+    }
+    s.push("| extend Bucket = bin(TimeGenerated, bucketLength);".into());
+    match &rule.pivot {
+        Some(p) => {
+            let by = if p.lower {
+                norm_col(cx, p.by)?
+            } else {
+                col(cx, p.by)?
+            };
+            let coll = col(cx, p.collect)?;
+            let set = set_col.clone().unwrap_or_default();
+            s.push(format!(
+                "// each {} with its sorted set of distinct {}; the exact set (at least {}) is the group",
+                p.by.name(),
+                p.collect.name(),
+                p.min
+            ));
+            s.push("let PivotSets = Probes".into());
+            s.push(format!("| where isnotempty({by}) and isnotempty({coll})"));
+            s.push(format!(
+                "| summarize PivotValues = make_set({coll}) by {on}, Bucket, {by}"
+            ));
+            s.push(format!("| where array_length(PivotValues) >= {}", p.min));
+            s.push(format!(
+                "| project {on}, Bucket, {by}, {set} = strcat_array(array_sort_asc(PivotValues), \",\");"
+            ));
+            s.push("let InGroup = Probes".into());
+            s.push(format!(
+                "| join kind=inner PivotSets on {on}, Bucket, {by};"
+            ));
+        }
+        None => s.push("let InGroup = Probes;".into()),
+    }
+    let (value, agg) = match tm.func {
+        MeasureFn::Dcount => {
+            let r = mref(cx, tm)?;
+            (
+                r,
+                if rule.missing_as_empty {
+                    "count_distinct(V)".to_string()
+                } else {
+                    "count_distinctif(V, isnotempty(V))".to_string()
+                },
+            )
+        }
+        _ => ("1".to_string(), "count()".to_string()),
+    };
+    if rule.window.baseline.is_some() {
+        s.push("// the threshold measure of every bin; bins without events count as 0".into());
+        s.push("let BucketValues = InGroup".into());
+        s.push(format!("| extend V = {value}"));
+        s.push(format!("| summarize BucketValue = {agg} by {on}, Bucket;"));
+        s.push(
+            "let FirstBucket = toscalar(Source | summarize min(bin(TimeGenerated, bucketLength)));"
+                .into(),
+        );
+        s.push("// mean and population deviation of the previous min(historyBuckets, bins since the first) bins".into());
+        s.push("let Baseline = BucketValues".into());
+        s.push(
+            "| extend N = min_of(historyBuckets, toint((Bucket - FirstBucket) / bucketLength))"
+                .into(),
+        );
+        s.push(format!(
+            "| join kind=inner (BucketValues | project {on}, HistoryBucket = Bucket, HistoryValue = BucketValue) on {on}"
+        ));
+        s.push(format!(
+            "| summarize S = sumif(HistoryValue, HistoryBucket >= Bucket - N * bucketLength and HistoryBucket < Bucket), SS = sumif(HistoryValue * HistoryValue, HistoryBucket >= Bucket - N * bucketLength and HistoryBucket < Bucket) by {on}, Bucket, N"
+        ));
+        s.push("| extend Mean = iff(N == 0, 0.0, todouble(S) / N), MeanSq = iff(N == 0, 0.0, todouble(SS) / N)".into());
+        s.push("| extend Deviation = sqrt(max_of(MeanSq - Mean * Mean, 0.0))".into());
+        s.push("| extend Bar = Mean + sigmas * Deviation".into());
+        s.push("| where N >= minHistoryBuckets;".into());
+    }
+    // The crossing time: the first event at which the running threshold
+    // value reaches the threshold (and rises above the baseline).
+    s.push("let Crossing = InGroup".into());
+    s.push(format!("| extend V = {value}"));
+    if tm.func == MeasureFn::Dcount {
+        if !rule.missing_as_empty {
+            s.push("| where isnotempty(V)".into());
+        }
+        s.push(format!(
+            "| summarize StepTime = min(TimeGenerated) by {g}, V"
+        ));
+    } else {
+        s.push(format!("| project {g}, StepTime = TimeGenerated"));
+    }
+    s.push(format!(
+        "| extend GroupKey = strcat_delim(\"\\u001f\", {})",
+        group
+            .iter()
+            .map(|c| format!("tostring({c})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    s.push("| order by GroupKey asc, StepTime asc".into());
+    s.push("| extend Running = row_cumsum(1, GroupKey != prev(GroupKey))".into());
+    if rule.window.baseline.is_some() {
+        s.push(format!(
+            "| join kind=inner (Baseline | project {on}, Bucket, Bar) on {on}, Bucket"
+        ));
+        s.push("| where Running >= enumThreshold and Running > Bar".into());
+    } else {
+        s.push("| where Running >= enumThreshold".into());
+    }
+    s.push(format!(
+        "| summarize ThresholdCrossedAt = min(StepTime) by {g};"
+    ));
+    let confirmed: Vec<&Measure> = rule
+        .measures
+        .iter()
+        .filter(|m| matches!(m.func, MeasureFn::Confirmed | MeasureFn::ConfirmedSignins))
+        .collect();
+    let mut joins = Vec::new();
+    if !confirmed.is_empty() && rule.confirm.is_some() {
+        s.push("let Bounds = InGroup".into());
+        s.push(format!(
+            "| summarize FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated) by {g};"
+        ));
+    }
+    for m in confirmed {
+        let name = pascal(&m.name);
+        let r = mref(cx, m)?;
+        let cond = m
+            .filter
+            .as_ref()
+            .map(|p| pred(cx, p))
+            .transpose()?
+            .unwrap_or_else(|| "false".into());
+        let cap = m.cap.map(|c| format!(", {c}")).unwrap_or_default();
+        s.push(format!("let {name}Probe = InGroup"));
+        s.push(format!("| where {cond}"));
+        s.push(format!(
+            "| project {g}, Identity = {r}, ConfirmTime = TimeGenerated;"
+        ));
+        let mut legs = vec![format!("{name}Probe")];
+        if let Some(c) = &rule.confirm {
+            let in_set = match (&rule.pivot, &set_col) {
+                (Some(p), Some(set)) => format!(
+                    " and array_index_of(split({set}, \",\"), {}) >= 0",
+                    col(cx, p.collect)?
+                ),
+                _ => String::new(),
+            };
+            let extra = match &rule.pivot {
+                Some(p) => format!(", {}", col(cx, p.collect)?),
+                None => String::new(),
+            };
+            s.push(format!(
+                "// accounts probed and then signed in to{}, within {b} after the bin's last probe",
+                if rule.pivot.is_some() {
+                    " from one of the set's sources"
+                } else {
+                    ""
+                }
+            ));
+            s.push(format!("let {name}Later = Source"));
+            s.push(format!("| where {}", pred(cx, c)?));
+            s.push(format!(
+                "| project {on}, Identity = {r}, ConfirmTime = TimeGenerated{extra}"
+            ));
+            if m.any_identity {
+                s.push(format!("| join kind=inner Bounds on {on}"));
+                s.push(format!(
+                    "| where ConfirmTime >= FirstSeen and ConfirmTime <= LastSeen + bucketLength{in_set}"
+                ));
+            } else {
+                s.push(format!("| join kind=inner (InGroup | summarize FirstProbe = min(TimeGenerated) by {g}, Identity = {r}) on {on}, Identity"));
+                s.push(format!("| join kind=inner Bounds on {g}"));
+                s.push(format!(
+                    "| where ConfirmTime >= FirstProbe and ConfirmTime <= LastSeen + bucketLength{in_set}"
+                ));
+            }
+            s.push(format!("| project {g}, Identity, ConfirmTime;"));
+            legs.push(format!("{name}Later"));
+        }
+        s.push(format!("let {name}List = union {}", legs.join(", ")));
+        s.push("| where isnotempty(Identity)".into());
+        s.push(format!(
+            "| summarize ConfirmTime = min(ConfirmTime) by {g}, Identity"
+        ));
+        s.push("| order by ConfirmTime asc".into());
+        if m.func == MeasureFn::ConfirmedSignins {
+            s.push(format!("| summarize {name} = make_list(bag_pack(\"account\", Identity, \"time\", ConfirmTime){cap}) by {g};"));
+        } else {
+            s.push(format!(
+                "| summarize {name} = make_list(Identity{cap}) by {g};"
+            ));
+        }
+        joins.push(name);
+    }
+    for m in rule.measures.iter().filter(|m| m.func == MeasureFn::MaxPer) {
+        let name = pascal(&m.name);
+        let r = mref(cx, m)?;
+        let per = m
+            .per
+            .ok_or_else(|| cx.unsupported(format!("measure `{}` needs `per`", m.name)))?;
+        let pr = col(cx, per)?;
+        s.push(format!("let {name}List = InGroup"));
+        s.push(format!(
+            "| summarize PerCount = count_distinctif({r}, isnotempty({r})) by {g}, PerValue = {pr}"
+        ));
+        s.push(format!("| summarize {name} = max(PerCount) by {g};"));
+        joins.push(name);
+    }
+    s.push("InGroup".into());
+    s.push("| order by TimeGenerated asc".into());
+    let (_, aggs) = aggregations(cx, true)?;
+    s.push("| summarize".into());
+    for a in &aggs {
+        s.push(format!("    {a},"));
+    }
+    s.push("    RowCount = count(),".into());
+    s.push("    FirstSeen = min(TimeGenerated),".into());
+    s.push("    LastSeen = max(TimeGenerated)".into());
+    s.push(format!("    by {g}"));
+    s.push("// the bins that ended within the last run interval".into());
+    s.push(
+        "| where Bucket + bucketLength <= now() and Bucket + bucketLength > now() - bucketLength"
+            .into(),
+    );
+    s.push(format!(
+        "| where {} >= enumThreshold",
+        pascal(&rule.threshold.measure)
+    ));
+    let mut extra_cols: Vec<String> = vec!["Bucket".into()];
+    if let Some(bl) = &rule.window.baseline {
+        let _ = bl;
+        s.push(format!("| join kind=inner (Baseline | project {on}, Bucket, N, Mean, Deviation, Bar) on {on}, Bucket"));
+        s.push(format!("| where {} > Bar", pascal(&rule.threshold.measure)));
+        for m in &rule.measures {
+            let e = match m.func {
+                MeasureFn::BaselineMean => "round(Mean, 2)",
+                MeasureFn::BaselineStddev => "round(Deviation, 2)",
+                MeasureFn::BaselineBuckets => "N",
+                _ => continue,
+            };
+            s.push(format!("| extend {} = {e}", pascal(&m.name)));
+        }
+        extra_cols.push("Bar".into());
+    }
+    s.push(format!("| join kind=leftouter Crossing on {g}"));
+    for name in &joins {
+        s.push(format!("| join kind=leftouter {name}List on {g}"));
+        let empty = if rule
+            .measure(&crate::common::snake(name))
+            .is_some_and(|m| m.func == MeasureFn::MaxPer)
+        {
+            "0"
+        } else {
+            "dynamic([])"
+        };
+        s.push(format!(
+            "| extend {name} = iff(isnull({name}), {empty}, {name})"
+        ));
+    }
+    let mut post = post_extends(cx)?;
+    post.push(format!("{} = {}", severity_col(cx), severity_expr(cx)));
+    for p in &post {
+        s.push(format!("| extend {p}"));
+    }
+    s.extend(requires(cx));
+    let outs = outputs(cx);
+    if !outs.is_empty() {
+        s.push(format!("| extend {}", outs.join(", ")));
+    }
+    let mut shown: Vec<String> = if tenant { Vec::new() } else { keys.clone() };
+    shown.extend(set_col.clone());
+    extra_cols.push("ThresholdCrossedAt".into());
+    extra_cols.push("RowCount".into());
+    let extra: Vec<&str> = extra_cols.iter().map(String::as_str).collect();
+    s.push(projection(cx, &shown, &extra));
     s.push(order(cx));
     Ok(s.join("\n"))
 }
