@@ -610,19 +610,35 @@ impl<'e> Run<'e> {
             }
         }
         let start = self.baseline_start(rule).map(|t| bucket_of(t, len));
+        // Pivot groups take the confirmations from their set's sources:
+        // index them by source once (each list stays in time order).
+        let mut by_source: HashMap<String, Vec<&Event>> = HashMap::new();
+        if let Some(p) = &rule.pivot {
+            for c in conf {
+                if let Some(v) = value_of(c, p.collect, false, rule.missing_as_empty) {
+                    by_source.entry(v).or_default().push(c);
+                }
+            }
+        }
         let mut out = Vec::new();
         for g in groups {
+            // Most groups (most buckets, most pivot sets) are far below the
+            // threshold: decide that before computing any measure.
+            let value = bucket::threshold_value(rule, &g.events);
+            if value < rule.threshold.gte {
+                continue;
+            }
             let set_conf: Vec<&Event>;
-            let conf = match (&rule.pivot, &g.set) {
-                (Some(p), Some(set)) => {
-                    set_conf = conf
+            let conf = match &g.set {
+                Some(set) if rule.pivot.is_some() => {
+                    let mut v: Vec<&Event> = set
                         .iter()
+                        .filter_map(|s| by_source.get(s))
+                        .flatten()
                         .copied()
-                        .filter(|c| {
-                            value_of(c, p.collect, false, rule.missing_as_empty)
-                                .is_some_and(|v| set.binary_search(&v).is_ok())
-                        })
                         .collect();
+                    v.sort_by(|a, b| canonical_cmp(a, b));
+                    set_conf = v;
                     &set_conf[..]
                 }
                 _ => conf,
@@ -651,7 +667,6 @@ impl<'e> Run<'e> {
             if !threshold_met(rule, &m) {
                 continue;
             }
-            let value = bucket::threshold_value(rule, &g.events);
             if bar.is_some_and(|bar| value as f64 <= bar) {
                 continue;
             }
