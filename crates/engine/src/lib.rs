@@ -14,12 +14,13 @@
 //!   with episode totals and the peak window.
 
 mod bucket;
+mod confirm;
 mod measure;
 mod run;
 
 pub use run::{FindingUpdate, RuleRunStats, Run, RunSummary, UpdateKind};
 
-use idrecon_core::Timestamp;
+use idrecon_core::{Field, Timestamp};
 use idrecon_rules::Rule;
 
 /// Builder for an [`Engine`].
@@ -80,7 +81,27 @@ impl EngineBuilder {
 
     /// The immutable engine.
     pub fn build(self) -> Engine {
+        // What a confirmation keeps: the fixed details and canonical
+        // fields, and every field a rule reads from confirmations.
+        let mut confirm_fields: Vec<Field> = confirm::KEPT.to_vec();
+        for r in &self.rules {
+            let mut extra: Vec<Field> = Vec::new();
+            if let Some(c) = &r.completed {
+                extra.push(c.field);
+            }
+            if let Some(p) = &r.pivot {
+                extra.push(p.collect);
+            }
+            extra.extend(r.measures.iter().filter_map(|m| m.field));
+            extra.extend(r.key.iter().copied());
+            for f in extra {
+                if !confirm_fields.contains(&f) {
+                    confirm_fields.push(f);
+                }
+            }
+        }
         Engine {
+            confirm_fields,
             rules: self.rules,
             profile: self.profile,
             now: self.now,
@@ -93,6 +114,8 @@ impl EngineBuilder {
 /// An immutable, shareable set of compiled rules.
 #[derive(Debug, Clone)]
 pub struct Engine {
+    /// Fields kept for confirming events.
+    confirm_fields: Vec<Field>,
     rules: Vec<Rule>,
     profile: String,
     now: Option<Timestamp>,

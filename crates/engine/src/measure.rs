@@ -1,5 +1,6 @@
 //! Measure evaluation over one group's events.
 
+use crate::confirm::{Confirm, Fields};
 use idrecon_core::text::normalize_user;
 use idrecon_core::{Event, Field, Timestamp};
 use idrecon_rules::{Measure, MeasureFn, Rule};
@@ -42,13 +43,13 @@ impl MVal {
 
 /// The value of `field` as the measure sees it (lower-cased when asked;
 /// missing becomes `""` under KQL string semantics).
-pub(crate) fn value_of(
-    ev: &Event,
+pub(crate) fn value_of<E: Fields + ?Sized>(
+    ev: &E,
     field: Field,
     lower: bool,
     missing_as_empty: bool,
 ) -> Option<String> {
-    match ev.get(field) {
+    match ev.field(field) {
         Some(v) if lower => Some(normalize_user(v)),
         Some(v) => Some(v.to_string()),
         None if missing_as_empty => Some(String::new()),
@@ -75,7 +76,7 @@ pub(crate) fn round_to(x: f64, digits: i32) -> f64 {
 pub(crate) fn compute(
     rule: &Rule,
     events: &[&Event],
-    confirm: &[&Event],
+    confirm: &[&Confirm],
     window_end: Timestamp,
 ) -> BTreeMap<String, MVal> {
     let mut out: BTreeMap<String, MVal> = BTreeMap::new();
@@ -239,18 +240,18 @@ fn capped(mut v: Vec<String>, cap: Option<usize>) -> Vec<String> {
 fn confirming<'a>(
     m: &Measure,
     events: &[&'a Event],
-    confirm: &[&'a Event],
+    confirm: &[&'a Confirm],
     first: Timestamp,
     window_end: Timestamp,
     mae: bool,
-) -> Vec<(String, &'a Event)> {
+) -> Vec<(String, &'a dyn Fields)> {
     let Some(field) = m.field else {
         return Vec::new();
     };
     // First probe time per identity: a confirm event counts only after it.
     let mut probed: std::collections::HashMap<String, Timestamp> = std::collections::HashMap::new();
     for e in events {
-        if let Some(v) = value_of(e, field, m.lower, mae) {
+        if let Some(v) = value_of(*e, field, m.lower, mae) {
             let t = probed.entry(v).or_insert(e.time);
             if e.time < *t {
                 *t = e.time;
@@ -258,19 +259,19 @@ fn confirming<'a>(
         }
     }
     // Without `where`, only confirm events confirm (no probe row does).
-    let mut hits: Vec<(Timestamp, String, &Event)> = events
+    let mut hits: Vec<(Timestamp, String, &dyn Fields)> = events
         .iter()
         .filter(|e| m.filter.as_ref().is_some_and(|p| p.eval(e, mae)))
-        .filter_map(|e| value_of(e, field, m.lower, mae).map(|v| (e.time, v, *e)))
+        .filter_map(|e| value_of(*e, field, m.lower, mae).map(|v| (e.time, v, *e as &dyn Fields)))
         .collect();
     // `confirm` is in time order: only the events in [first, window_end].
-    let lo = confirm.partition_point(|c| c.time < first);
-    let hi = confirm.partition_point(|c| c.time <= window_end).max(lo);
+    let lo = confirm.partition_point(|c| c.time() < first);
+    let hi = confirm.partition_point(|c| c.time() <= window_end).max(lo);
     for c in &confirm[lo..hi] {
-        if let Some(v) = value_of(c, field, m.lower, mae)
-            && (m.any_identity || probed.get(&v).is_some_and(|t| c.time >= *t))
+        if let Some(v) = value_of(*c, field, m.lower, mae)
+            && (m.any_identity || probed.get(&v).is_some_and(|t| c.time() >= *t))
         {
-            hits.push((c.time, v, *c));
+            hits.push((c.time(), v, *c as &dyn Fields));
         }
     }
     hits.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
@@ -284,7 +285,7 @@ fn confirming<'a>(
 fn confirmed(
     m: &Measure,
     events: &[&Event],
-    confirm: &[&Event],
+    confirm: &[&Confirm],
     first: Timestamp,
     window_end: Timestamp,
     mae: bool,
@@ -298,7 +299,7 @@ fn confirmed(
 fn confirmed_signins(
     m: &Measure,
     events: &[&Event],
-    confirm: &[&Event],
+    confirm: &[&Confirm],
     first: Timestamp,
     window_end: Timestamp,
     mae: bool,
@@ -308,13 +309,13 @@ fn confirmed_signins(
         .map(|(v, e)| {
             serde_json::json!({
                 "account": v,
-                "time": e.time.to_string(),
-                "source_ip": e.get(Field::Source),
-                "result_code": e.result_code,
-                "event_id": e.event_id,
-                "app": e.app,
-                "client_app": e.client_app,
-                "auth_requirement": e.auth_requirement,
+                "time": e.at().to_string(),
+                "source_ip": e.field(Field::Source),
+                "result_code": e.field(Field::ResultCode),
+                "event_id": e.field(Field::EventId),
+                "app": e.field(Field::App),
+                "client_app": e.field(Field::ClientApp),
+                "auth_requirement": e.field(Field::AuthRequirement),
             })
         })
         .collect();

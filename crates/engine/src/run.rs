@@ -2,6 +2,7 @@
 
 use crate::Engine;
 use crate::bucket::{self, bucket_of, bucket_start};
+use crate::confirm::{self, Compact, Confirm, Interner};
 use crate::measure::{MVal, compute, round_to, value_of};
 use idrecon_core::finding::Evidence;
 use idrecon_core::text::normalize_user;
@@ -77,7 +78,8 @@ pub struct FindingUpdate {
     pub finding: Finding,
 }
 
-type Key = Vec<Option<String>>;
+/// Key values, interned (one copy per distinct value across rules).
+type Key = Vec<Option<Arc<str>>>;
 
 /// Pushes between two sweeps of stale lookback probes.
 const PRUNE_EVERY: u64 = 1 << 16;
@@ -88,7 +90,7 @@ const BACKGROUND_DROP: u64 = 100_000;
 #[derive(Debug, Default)]
 struct KeyState {
     events: Vec<Arc<Event>>,
-    confirms: Vec<Arc<Event>>,
+    confirms: Vec<Arc<Confirm>>,
     dirty: bool,
     /// Tumbling rules with a baseline (streaming): the threshold measure of
     /// buckets whose events were evicted, by bucket index.
@@ -121,6 +123,8 @@ pub struct Run<'e> {
     retained: u64,
     /// Reused buffer of [`Run::push`].
     hits: Vec<(usize, bool, Key)>,
+    /// Shared strings of keys and confirmations.
+    interner: Interner,
 }
 
 impl<'e> Run<'e> {
@@ -134,6 +138,7 @@ impl<'e> Run<'e> {
             pushed: 0,
             retained: 0,
             hits: Vec::new(),
+            interner: Interner::default(),
         }
     }
 
@@ -157,11 +162,28 @@ impl<'e> Run<'e> {
             if !probe && !rule.confirms(&ev) {
                 continue;
             }
-            hits.push((i, probe, key_of(rule, &ev)));
+            let key = key_of(rule, &ev, &mut self.interner);
+            hits.push((i, probe, key));
         }
         if !hits.is_empty() {
             let time = ev.time;
-            let arc = Arc::new(ev);
+            // The event itself is kept only when some rule counts it as a
+            // probe; confirmations share it then, else keep a compact copy.
+            let (arc, conf) = match (hits.iter().any(|h| h.1), hits.iter().any(|h| !h.1)) {
+                (true, c) => {
+                    let a = Arc::new(ev);
+                    let c = c.then(|| Arc::new(Confirm::Shared(a.clone())));
+                    (Some(a), c)
+                }
+                (false, _) => (
+                    None,
+                    Some(Arc::new(Confirm::Compact(Compact::new(
+                        &ev,
+                        &self.engine.confirm_fields,
+                        &mut self.interner,
+                    )))),
+                ),
+            };
             for (i, probe, key) in hits.drain(..) {
                 // A probe already outside every lookback window the run can
                 // still be evaluated at is counted, not kept.
@@ -179,25 +201,31 @@ impl<'e> Run<'e> {
                     continue;
                 }
                 self.retained += 1;
-                let list = if probe {
-                    &mut st.events
-                } else {
-                    &mut st.confirms
-                };
-                list.push(arc.clone());
                 // Trimmed when twice the cap: amortised, and what is kept
                 // is the latest `cap` events whatever the input order.
-                if let Some(cap) = self.engine.max_events_per_key
-                    && list.len() > cap.saturating_mul(2)
-                {
-                    let n = keep_latest(list, cap);
-                    rs.evicted += n;
-                    self.retained -= n;
-                }
+                let cap = self.engine.max_events_per_key;
+                let n = match (probe, &arc, &conf) {
+                    (true, Some(a), _) => {
+                        st.events.push(a.clone());
+                        cap.filter(|c| st.events.len() > c.saturating_mul(2))
+                            .map_or(0, |c| keep_latest(&mut st.events, c, canonical_cmp))
+                    }
+                    (false, _, Some(c)) => {
+                        st.confirms.push(c.clone());
+                        cap.filter(|k| st.confirms.len() > k.saturating_mul(2))
+                            .map_or(0, |k| {
+                                keep_latest(&mut st.confirms, k, confirm::canonical_cmp)
+                            })
+                    }
+                    _ => 0,
+                };
+                rs.evicted += n;
+                self.retained -= n;
             }
         }
         self.hits = hits;
         if self.pushed.is_multiple_of(PRUNE_EVERY) {
+            self.interner.maybe_sweep();
             self.prune_lookback();
         }
     }
@@ -310,7 +338,8 @@ impl<'e> Run<'e> {
                 if let Some(cap) = self.engine.max_events_per_key
                     && let Some(g) = self.rules[i].groups.get_mut(&key)
                 {
-                    let n = keep_latest(&mut g.events, cap) + keep_latest(&mut g.confirms, cap);
+                    let n = keep_latest(&mut g.events, cap, canonical_cmp)
+                        + keep_latest(&mut g.confirms, cap, confirm::canonical_cmp);
                     self.rules[i].evicted += n;
                     self.retained -= n;
                 }
@@ -324,8 +353,8 @@ impl<'e> Run<'e> {
                         .min();
                     let mut evs = prepared(rule, &g.events, &g.confirms, &mut 0);
                     evs.retain(|e| e.time <= watermark && !is_pending(e));
-                    let mut conf: Vec<&Event> = g.confirms.iter().map(|e| e.as_ref()).collect();
-                    conf.sort_by_key(|e| e.time);
+                    let mut conf: Vec<&Confirm> = g.confirms.iter().map(|e| e.as_ref()).collect();
+                    conf.sort_by_key(|e| e.time());
                     let found = self.episode_findings(rule, &key, &evs, &conf);
                     // Everything before the first still-open episode (or
                     // older than the horizon when none is open) is final.
@@ -356,7 +385,7 @@ impl<'e> Run<'e> {
                     .retain(|e| e.time > horizon || evict_before.is_some_and(|s| e.time >= s));
                 // Confirmations matter up to one window after an episode.
                 let conf_cut = sub(evict_before.map_or(horizon, |s| s.min(horizon)), window);
-                g.confirms.retain(|e| e.time > conf_cut);
+                g.confirms.retain(|e| e.time() > conf_cut);
                 let after = g.events.len() + g.confirms.len();
                 self.retained -= (before - after) as u64;
                 if g.events.is_empty() && g.confirms.is_empty() {
@@ -402,7 +431,8 @@ impl<'e> Run<'e> {
             if let Some(cap) = self.engine.max_events_per_key
                 && let Some(g) = self.rules[i].groups.get_mut(&key)
             {
-                let n = keep_latest(&mut g.events, cap) + keep_latest(&mut g.confirms, cap);
+                let n = keep_latest(&mut g.events, cap, canonical_cmp)
+                    + keep_latest(&mut g.confirms, cap, confirm::canonical_cmp);
                 self.rules[i].evicted += n;
                 self.retained -= n;
             }
@@ -416,8 +446,8 @@ impl<'e> Run<'e> {
                     .min();
                 let mut evs = prepared(rule, &g.events, &g.confirms, &mut 0);
                 evs.retain(|e| e.time <= watermark && !is_pending(e));
-                let mut conf: Vec<&Event> = g.confirms.iter().map(|e| e.as_ref()).collect();
-                conf.sort_by_key(|e| e.time);
+                let mut conf: Vec<&Confirm> = g.confirms.iter().map(|e| e.as_ref()).collect();
+                conf.sort_by_key(|e| e.time());
                 let found = self.tumbling_findings(rule, &key, &evs, &conf, &g.history);
                 // Threshold values of the buckets about to be evicted.
                 let mut done_values: BTreeMap<i64, u64> = BTreeMap::new();
@@ -455,7 +485,7 @@ impl<'e> Run<'e> {
             g.events.retain(|e| !done(bucket_of(e.time, len)));
             // Confirmations matter from the first bucket not done.
             let conf_cut = bucket_start(fb.saturating_sub(1), len);
-            g.confirms.retain(|e| e.time >= conf_cut);
+            g.confirms.retain(|e| e.time() >= conf_cut);
             let after = g.events.len() + g.confirms.len();
             self.retained -= (before - after) as u64;
             if g.events.is_empty() && g.confirms.is_empty() && g.history.is_empty() {
@@ -471,8 +501,8 @@ impl<'e> Run<'e> {
         if let Some(cap) = self.engine.max_events_per_key {
             for rs in &mut self.rules {
                 for g in rs.groups.values_mut() {
-                    rs.evicted +=
-                        keep_latest(&mut g.events, cap) + keep_latest(&mut g.confirms, cap);
+                    rs.evicted += keep_latest(&mut g.events, cap, canonical_cmp)
+                        + keep_latest(&mut g.confirms, cap, confirm::canonical_cmp);
                 }
             }
         }
@@ -500,8 +530,8 @@ impl<'e> Run<'e> {
                 let mut dups = 0;
                 let mut evs = prepared(rule, &g.events, &g.confirms, &mut dups);
                 st.duplicates += dups;
-                let mut conf: Vec<&Event> = g.confirms.iter().map(|e| e.as_ref()).collect();
-                conf.sort_by_key(|e| e.time);
+                let mut conf: Vec<&Confirm> = g.confirms.iter().map(|e| e.as_ref()).collect();
+                conf.sort_by_key(|e| e.time());
                 match rule.window.kind {
                     WindowKind::Lookback => {
                         let Some(now) = now else { continue };
@@ -564,7 +594,7 @@ impl<'e> Run<'e> {
         rule: &Rule,
         key: &Key,
         g: &[&Event],
-        conf: &[&Event],
+        conf: &[&Confirm],
     ) -> Vec<(Finding, usize)> {
         let window = rule.window.length;
         let mut out = Vec::new();
@@ -598,7 +628,7 @@ impl<'e> Run<'e> {
         rule: &Rule,
         key: &Key,
         evs: &[&Event],
-        conf: &[&Event],
+        conf: &[&Confirm],
         stored: &BTreeMap<i64, u64>,
     ) -> Vec<(Finding, i64)> {
         let len = rule.window.length;
@@ -612,10 +642,10 @@ impl<'e> Run<'e> {
         let start = self.baseline_start(rule).map(|t| bucket_of(t, len));
         // Pivot groups take the confirmations from their set's sources:
         // index them by source once (each list stays in time order).
-        let mut by_source: HashMap<String, Vec<&Event>> = HashMap::new();
+        let mut by_source: HashMap<String, Vec<&Confirm>> = HashMap::new();
         if let Some(p) = &rule.pivot {
             for c in conf {
-                if let Some(v) = value_of(c, p.collect, false, rule.missing_as_empty) {
+                if let Some(v) = value_of(*c, p.collect, false, rule.missing_as_empty) {
                     by_source.entry(v).or_default().push(c);
                 }
             }
@@ -628,16 +658,16 @@ impl<'e> Run<'e> {
             if value < rule.threshold.gte {
                 continue;
             }
-            let set_conf: Vec<&Event>;
+            let set_conf: Vec<&Confirm>;
             let conf = match &g.set {
                 Some(set) if rule.pivot.is_some() => {
-                    let mut v: Vec<&Event> = set
+                    let mut v: Vec<&Confirm> = set
                         .iter()
                         .filter_map(|s| by_source.get(s))
                         .flatten()
                         .copied()
                         .collect();
-                    v.sort_by(|a, b| canonical_cmp(a, b));
+                    v.sort_by(|a, b| confirm::canonical_cmp(a, b));
                     set_conf = v;
                     &set_conf[..]
                 }
@@ -679,7 +709,7 @@ impl<'e> Run<'e> {
             };
             let mut k = key.clone();
             if let Some(set) = &g.set {
-                k.push(Some(set.join(",")));
+                k.push(Some(Arc::from(set.join(","))));
             }
             let f = self.finding(
                 rule,
@@ -724,10 +754,13 @@ impl<'e> Run<'e> {
         if let Some(p) = &rule.pivot
             && let Some(v) = key.get(rule.key.len())
         {
-            key_map.insert(format!("{}_set", p.collect.name()), v.clone());
+            key_map.insert(
+                format!("{}_set", p.collect.name()),
+                v.as_deref().map(str::to_string),
+            );
         }
         for (i, f) in rule.key.iter().enumerate() {
-            let v = key[i].clone();
+            let v = key[i].as_deref().map(str::to_string);
             key_map.insert(f.name().to_string(), v.clone());
             if i == 0 {
                 continue;
@@ -769,7 +802,7 @@ impl<'e> Run<'e> {
         }
         let enum_rate = m.get("enum_rate").map_or(0.0, MVal::number);
         let duration_minutes = m.get("duration_minutes").map_or(0, |v| v.number() as i64);
-        let source_ip = key.first().cloned().flatten();
+        let source_ip = key.first().cloned().flatten().map(|s| s.to_string());
         let id = finding_id(rule, key, id_time.unwrap_or(first));
         let evidence = evs
             .iter()
@@ -858,10 +891,10 @@ fn timeline(rule: &Rule, evs: &[&Event]) -> Value {
     serde_json::json!({ "bucket_seconds": bucket, "points": points })
 }
 
-fn key_of(rule: &Rule, ev: &Event) -> Key {
+fn key_of(rule: &Rule, ev: &Event, interner: &mut Interner) -> Key {
     rule.key
         .iter()
-        .map(|f| value_of(ev, *f, rule.key_lower, rule.missing_as_empty))
+        .map(|f| value_of(ev, *f, rule.key_lower, rule.missing_as_empty).map(|v| interner.get(&v)))
         .collect()
 }
 
@@ -871,7 +904,7 @@ fn key_of(rule: &Rule, ev: &Event) -> Key {
 fn prepared<'a>(
     rule: &Rule,
     events: &'a [Arc<Event>],
-    confirms: &[Arc<Event>],
+    confirms: &[Arc<Confirm>],
     dups: &mut u64,
 ) -> Vec<&'a Event> {
     let mut evs: Vec<&Event> = events.iter().map(|e| e.as_ref()).collect();
@@ -880,8 +913,8 @@ fn prepared<'a>(
         let within = jiff::SignedDuration::from_secs(c.within.as_secs() as i64);
         let mut done: HashMap<String, Vec<Timestamp>> = HashMap::new();
         for e in confirms {
-            if let Some(v) = value_of(e, c.field, c.lower, rule.missing_as_empty) {
-                done.entry(v).or_default().push(e.time);
+            if let Some(v) = value_of(e.as_ref(), c.field, c.lower, rule.missing_as_empty) {
+                done.entry(v).or_default().push(e.time());
             }
         }
         evs.retain(|e| {
@@ -918,11 +951,15 @@ fn prepared<'a>(
 
 /// Keeps the latest `cap` events (canonical order) and returns how many
 /// were dropped.
-fn keep_latest(list: &mut Vec<Arc<Event>>, cap: usize) -> u64 {
+fn keep_latest<T>(
+    list: &mut Vec<Arc<T>>,
+    cap: usize,
+    cmp: fn(&T, &T) -> std::cmp::Ordering,
+) -> u64 {
     if list.len() <= cap {
         return 0;
     }
-    list.sort_by(|a, b| canonical_cmp(a, b));
+    list.sort_by(|a, b| cmp(a, b));
     let drop = list.len() - cap;
     list.drain(..drop);
     drop as u64
