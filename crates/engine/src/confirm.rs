@@ -237,16 +237,8 @@ mod tests {
         e.asn = Some("8075".into());
         e.request_id = Some("r1".into());
         let mut i = Interner::default();
-        let a = Compact::new(
-            &e,
-            &[Field::User, Field::Workstation, Field::RequestId],
-            &mut i,
-        );
-        let b = Compact::new(
-            &e,
-            &[Field::User, Field::Workstation, Field::RequestId],
-            &mut i,
-        );
+        let a = Compact::new(&e, KEPT, &mut i);
+        let b = Compact::new(&e, KEPT, &mut i);
         assert_eq!(a.field(Field::User), Some("Ann@c.com"));
         assert_eq!(
             a.field(Field::Source),
