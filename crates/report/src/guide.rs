@@ -109,6 +109,16 @@ fn source_phrase(f: &Finding) -> String {
             members.len(),
             list(&members, 8)
         ),
+        "source_ip_set" => format!(
+            "the {} addresses that worked through the same account list ({})",
+            members.len(),
+            list(&members, 8)
+        ),
+        "" if f.source_ip.is_none() => format!(
+            "the {} addresses of this tenant-wide surge ({})",
+            members.len(),
+            list(&members, 8)
+        ),
         _ if src.parse::<std::net::IpAddr>().is_ok() => format!("the address {src}"),
         _ => format!("the host {src}"),
     }
@@ -206,6 +216,14 @@ pub fn steps(f: &Finding, meta: Option<&RuleMeta>, has_pivots: bool) -> Vec<Stri
                 h => format!("; logged by {}", list(h, 5)),
             }
         )
+    } else if f.source_ip.is_none() && f.key.is_empty() {
+        format!(
+            "Blocking addresses does little against {source}: most send one or two requests. Check their autonomous systems{} and user agents for a proxy or botnet provider to block as a whole, and require compliant devices or phishing-resistant MFA for sign-ins from unmanaged networks.",
+            match strings(f, "asns").as_slice() {
+                [] => String::new(),
+                a => format!(" ({})", list(a, 5)),
+            }
+        )
     } else {
         format!(
             "Block {source} (Conditional Access named location marked untrusted, or firewall/WAF) and check whether it is a known proxy, VPN or cloud range{}.",
@@ -257,6 +275,19 @@ pub fn steps(f: &Finding, meta: Option<&RuleMeta>, has_pivots: bool) -> Vec<Stri
             "The source kept under the hourly threshold (at most {} accounts per hour over {} active hours): hunt the same source over a longer period and in other logs.",
             num(f, "max_users_per_hour").unwrap_or(0.0),
             num(f, "active_hours").unwrap_or(0.0)
+        )),
+        "distributed_enumeration_surge" => out.push(format!(
+            "The tenant answered {} distinct non-existent names in one bucket ({}) against a baseline of {} ± {} (over {} earlier buckets): someone is validating a name list from many addresses. The names on it that exist got other answers (this rule does not count them): watch the tenant's accounts for a password spray and lockouts in the next days.",
+            f.unique_usernames,
+            meta.map(|m| m.window.as_str()).unwrap_or("1h"),
+            num(f, "baseline_mean").unwrap_or(0.0),
+            num(f, "baseline_stddev").unwrap_or(0.0),
+            num(f, "baseline_buckets").unwrap_or(0.0)
+        )),
+        "distributed_enumeration_shared_targets" => out.push(format!(
+            "{} unrelated addresses each tried exactly the same {} accounts: one actor rotating hosts between rounds. Block all of them, and treat the list as the actor's target list (expect further rounds from new hosts).",
+            num(f, "member_count").unwrap_or(strings(f, "members").len() as f64),
+            f.unique_usernames
         )),
         d if d.starts_with("distributed_enumeration") => out.push(format!(
             "The probing rotated across {} addresses (at most {} accounts each): block the whole cluster, not single addresses, and look for the same target list from other networks.",
