@@ -106,6 +106,9 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
         .map(|f| Ok(format!("{} AS \"{}\"", cx.name(*f)?, f.name())))
         .collect::<Result<_, ExportError>>()?;
     for m in &rule.measures {
+        if !cx.computed(m) {
+            continue;
+        }
         let n = &m.name;
         let cond = || -> Result<String, ExportError> {
             m.filter
@@ -158,6 +161,9 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     let mut default = "Low";
     let agg_of = |name: &str| -> Option<String> {
         let m = rule.measure(name)?;
+        if !cx.computed(m) {
+            return None;
+        }
         let cond = m
             .filter
             .as_ref()

@@ -156,13 +156,7 @@ impl<'a> Cx<'a> {
             }
         }
         for m in &self.rule.measures {
-            if !supported(self.target, m.func, self.sliding()) {
-                let w = format!(
-                    "measure `{}` ({}) is not computed in {}; conditions on it are left out",
-                    m.name,
-                    fn_name(m.func),
-                    self.target
-                );
+            if let Some(w) = self.not_computed(m) {
                 self.warn(w);
             }
         }
@@ -184,9 +178,57 @@ impl<'a> Cx<'a> {
 
     /// True when the measure is computed by this target.
     pub fn has(&self, name: &str) -> bool {
-        self.rule
-            .measure(name)
-            .is_some_and(|m| supported(self.target, m.func, self.sliding()))
+        self.rule.measure(name).is_some_and(|m| self.computed(m))
+    }
+
+    /// True when this target computes the measure (see [`Cx::not_computed`]).
+    pub fn computed(&self, m: &Measure) -> bool {
+        self.not_computed(m).is_none()
+    }
+
+    /// Why this target does not compute a measure (`None`: it does).
+    pub fn not_computed(&self, m: &Measure) -> Option<String> {
+        let generic = || {
+            format!(
+                "measure `{}` ({}) is not computed in {}; conditions on it are left out",
+                m.name,
+                fn_name(m.func),
+                self.target
+            )
+        };
+        if matches!(self.target, Target::Kql | Target::Sigma) {
+            return (!supported(self.target, m.func, self.sliding())).then(generic);
+        }
+        if !supported(self.target, m.func, self.sliding()) {
+            return Some(generic());
+        }
+        match m.func {
+            MeasureFn::Confirmed if m.filter.is_none() => {
+                return Some(format!(
+                    "measure `{}` ({}) is not computed in {}: without `where` only later confirming events (successful sign-ins) confirm an account, and they are not joined here; conditions on it are left out",
+                    m.name,
+                    fn_name(m.func),
+                    self.target
+                ));
+            }
+            MeasureFn::Rate | MeasureFn::Ratio | MeasureFn::Classify => {
+                let deps = m.of.iter().chain(m.num.iter()).chain(m.den.iter());
+                for d in deps {
+                    if let Some(dm) = self.rule.measure(d)
+                        && !self.computed(dm)
+                    {
+                        return Some(format!(
+                            "measure `{}` ({}) is not computed in {} (it depends on `{d}`, which is not); conditions on it are left out",
+                            m.name,
+                            fn_name(m.func),
+                            self.target
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+        None
     }
 
     /// Conditions of `require` that this target can test.

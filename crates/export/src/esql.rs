@@ -164,6 +164,9 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     let mut aggs = Vec::new();
     let mut post = Vec::new();
     for m in &rule.measures {
+        if !cx.computed(m) {
+            continue;
+        }
         let n = &m.name;
         let cond = || -> Result<String, ExportError> {
             m.filter
