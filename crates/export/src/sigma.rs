@@ -201,13 +201,23 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     // Correlations: the threshold, plus one per severity arm that only
     // tests the threshold measure.
     let mut tiers: Vec<(String, u64)> = Vec::new();
+    // The level of a finding that just meets the threshold: the first arm
+    // that holds with the threshold measure at its bound (conditions on
+    // other measures cannot be tested here and are taken as not holding),
+    // else the default arm.
     let lowest = rule
         .severity
         .iter()
-        .rev()
-        .find(|a| !a.any.is_empty())
+        .find(|a| {
+            a.any.is_empty()
+                || a.any.iter().any(|c| {
+                    c.measure == rule.threshold.measure
+                        && c.gte <= rule.threshold.gte as f64
+                        && c.lte.is_none_or(|l| l >= rule.threshold.gte as f64)
+                })
+        })
         .map(level_name)
-        .unwrap_or("Medium");
+        .unwrap_or("Low");
     tiers.push((level(lowest).to_string(), rule.threshold.gte));
     for arm in &rule.severity {
         if arm.any.len() == 1
