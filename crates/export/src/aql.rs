@@ -1,7 +1,7 @@
 //! IBM QRadar AQL (no public parser: golden files and a manual checklist).
 
 use crate::common::{Cx, Dialect, RUN_EVERY_SECS, cond_text, is_list, level_name, print_pred};
-use crate::escape::escape;
+use crate::escape::{comment_text, escape};
 use crate::{ExportError, Target};
 use idrecon_rules::{Measure, MeasureFn, Predicate};
 
@@ -83,9 +83,32 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     cx.warn_sliding_by_schedule();
     let range = if cx.sliding() {
         secs + RUN_EVERY_SECS
+    } else if cx.tumbling() {
+        // The last complete bucket and the current one.
+        cx.schedule().1
     } else {
         secs
     };
+    let ms = secs * 1000;
+    if let Some(bl) = &rule.window.baseline {
+        cx.warn(format!(
+            "baseline not computed: AQL cannot aggregate the per-bucket rows a second time (no subqueries or window functions), so the last complete bucket is tested against the floor threshold only ({} >= {}), not against the mean plus {} standard deviations of the previous {} buckets; expect results in buckets that are busy every day",
+            rule.threshold.measure,
+            rule.threshold.gte,
+            num(bl.sigmas),
+            bl.buckets(rule.window.length)
+        ));
+    }
+    if let Some(p) = &rule.pivot {
+        cx.warn(format!(
+            "pivot not computed: AQL cannot aggregate a second time, so accounts are not grouped by their exact set of sources; each result is one account ({}, compared as written) probed from at least {} distinct {} in the bucket, with its own measures, and the threshold on accounts per set ({} >= {}) is not applied: group the results by their sources to find the shared lists",
+            p.by.name(),
+            p.min,
+            p.collect.name(),
+            rule.threshold.measure,
+            rule.threshold.gte
+        ));
+    }
     if rule.filter.iter().any(contains_wildcards) {
         cx.warn("a `contains` value has % or _, which ILIKE treats as wildcards".to_string());
     }
@@ -105,7 +128,25 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
         .iter()
         .map(|f| Ok(format!("{} AS \"{}\"", cx.name(*f)?, f.name())))
         .collect::<Result<_, ExportError>>()?;
+    let mut group: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    if cx.tumbling() {
+        sel.push(format!("(starttime / {ms}) * {ms} AS \"bucket_start\""));
+        group.push(format!("starttime / {ms}"));
+    }
+    if let Some(p) = &rule.pivot {
+        let by = cx.name(p.by)?;
+        sel.push(format!("{by} AS \"{}\"", p.by.name()));
+        sel.push(format!(
+            "UNIQUECOUNT({}) AS \"{}_count\"",
+            cx.name(p.collect)?,
+            p.collect.name()
+        ));
+        group.push(by.to_string());
+    }
     for m in &rule.measures {
+        if !cx.computed(m) {
+            continue;
+        }
         let n = &m.name;
         let cond = || -> Result<String, ExportError> {
             m.filter
@@ -158,6 +199,9 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     let mut default = "Low";
     let agg_of = |name: &str| -> Option<String> {
         let m = rule.measure(name)?;
+        if !cx.computed(m) {
+            return None;
+        }
         let cond = m
             .filter
             .as_ref()
@@ -223,6 +267,11 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
             )
         });
     }
+    if cx.tumbling() {
+        wh.push(format!(
+            "starttime >= (NOW() / {ms} - 1) * {ms} AND starttime < (NOW() / {ms}) * {ms}"
+        ));
+    }
     for p in &rule.filter {
         wh.push(pred(cx, p)?);
     }
@@ -237,8 +286,11 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     if !wh.is_empty() {
         q.push(format!("WHERE {}", wh.join("\n  AND ")));
     }
-    q.push(format!("GROUP BY {}", keys.join(", ")));
-    let mut having = vec![format!("{tm} >= {}", rule.threshold.gte)];
+    q.push(format!("GROUP BY {}", group.join(", ")));
+    let mut having = vec![match &rule.pivot {
+        Some(p) => format!("UNIQUECOUNT({}) >= {}", cx.name(p.collect)?, p.min),
+        None => format!("{tm} >= {}", rule.threshold.gte),
+    }];
     for c in &rule.require {
         if let Some(a) = agg_of(&c.measure) {
             having.push(cond_text(c, &a, " AND ", num));
@@ -252,6 +304,9 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
         .iter()
         .map(|l| format!("/* {l} */"))
         .collect();
+    if let Some(n) = cx.tumbling_note() {
+        out.push(format!("/* {} */", comment_text(&n, &["*/"])));
+    }
     out.extend(
         cx.warning_lines(&["*/"])
             .iter()

@@ -6,7 +6,9 @@ use crate::escape::comment_text;
 use crate::mapping::{FieldMap, FieldType, KindMap, TableMap, mapping};
 use crate::{ExportError, Profile, Target};
 use idrecon_core::{EventKind, Field};
-use idrecon_rules::{Condition, Measure, MeasureFn, Predicate, Rule, SeverityArm, WindowKind};
+use idrecon_rules::{
+    Condition, Measure, MeasureFn, Pivot, Predicate, Rule, SeverityArm, WindowKind,
+};
 use std::collections::BTreeSet;
 
 /// Scheduling used to approximate a sliding window by repeated lookback
@@ -70,6 +72,44 @@ impl<'a> Cx<'a> {
     /// tumbling buckets) rather than once at `now`.
     pub fn per_window(&self) -> bool {
         self.rule.window.kind != WindowKind::Lookback
+    }
+
+    /// Epoch-aligned tumbling buckets (with an optional baseline or pivot).
+    pub fn tumbling(&self) -> bool {
+        self.rule.window.kind == WindowKind::Tumbling
+    }
+
+    /// `(every, period)` in seconds: how often a scheduled search runs and
+    /// how far back it reads (the same numbers as the deployment packages).
+    pub fn schedule(&self) -> (u64, u64) {
+        crate::package::schedule_for(self.rule, self.target)
+    }
+
+    /// Tumbling rules: the comment line that says which bucket a run
+    /// evaluates and how to schedule it (not a limitation).
+    pub fn tumbling_note(&self) -> Option<String> {
+        if !self.tumbling() {
+            return None;
+        }
+        let w = dur(self.rule.window.length.as_secs());
+        let (every, period) = self.schedule();
+        let base = self
+            .rule
+            .window
+            .baseline
+            .filter(|_| baseline_computed(self.target))
+            .map(|b| {
+                format!(
+                    ", with the {} buckets before it as its baseline",
+                    b.buckets(self.rule.window.length)
+                )
+            })
+            .unwrap_or_default();
+        Some(format!(
+            "Tumbling {w} buckets aligned to the Unix epoch (UTC). Run every {} over the last {}: each run evaluates the last complete bucket{base}; start runs a few minutes after the bucket boundary so that late events are indexed",
+            dur(every),
+            dur(period)
+        ))
     }
 
     pub fn unsupported(&self, message: impl Into<String>) -> ExportError {
@@ -140,6 +180,10 @@ impl<'a> Cx<'a> {
             c.fields(&mut v);
         }
         v.extend(self.rule.key.iter().copied());
+        if let Some(p) = &self.rule.pivot {
+            v.push(p.by);
+            v.push(p.collect);
+        }
         v.extend(self.rule.dedup.iter().copied());
         for m in &self.rule.measures {
             if let Some(p) = &m.filter {
@@ -162,13 +206,7 @@ impl<'a> Cx<'a> {
             }
         }
         for m in &self.rule.measures {
-            if !supported(self.target, m.func, self.per_window()) {
-                let w = format!(
-                    "measure `{}` ({}) is not computed in {}; conditions on it are left out",
-                    m.name,
-                    fn_name(m.func),
-                    self.target
-                );
+            if let Some(w) = self.not_computed(m) {
                 self.warn(w);
             }
         }
@@ -190,9 +228,84 @@ impl<'a> Cx<'a> {
 
     /// True when the measure is computed by this target.
     pub fn has(&self, name: &str) -> bool {
-        self.rule
-            .measure(name)
-            .is_some_and(|m| supported(self.target, m.func, self.per_window()))
+        self.rule.measure(name).is_some_and(|m| self.computed(m))
+    }
+
+    /// True when this target computes the measure (see [`Cx::not_computed`]).
+    pub fn computed(&self, m: &Measure) -> bool {
+        self.not_computed(m).is_none()
+    }
+
+    /// Why this target does not compute a measure (`None`: it does).
+    pub fn not_computed(&self, m: &Measure) -> Option<String> {
+        let generic = || {
+            format!(
+                "measure `{}` ({}) is not computed in {}; conditions on it are left out",
+                m.name,
+                fn_name(m.func),
+                self.target
+            )
+        };
+        if self.target == Target::Kql {
+            // KQL computes every measure of a sliding or tumbling rule.
+            return (!supported(self.target, m.func, self.per_window())).then(generic);
+        }
+        if self.target == Target::Sigma {
+            return (!supported(self.target, m.func, self.sliding())).then(generic);
+        }
+        let pivot_carry = self.rule.pivot.as_ref().map(|_| carry(self.rule, m));
+        let two_stage = matches!(self.target, Target::Esql | Target::Sumo | Target::Logscale);
+        if m.func == MeasureFn::MaxPer && two_stage && pivot_carry == Some(Carry::Accounts) {
+            // Every account of a pivot group was probed from every source
+            // of its set: the most accounts per source is the group's size.
+            return None;
+        }
+        if !supported(self.target, m.func, self.sliding()) {
+            return Some(generic());
+        }
+        match m.func {
+            MeasureFn::BaselineMean | MeasureFn::BaselineStddev | MeasureFn::BaselineBuckets
+                if !baseline_computed(self.target) =>
+            {
+                return Some(generic());
+            }
+            MeasureFn::Confirmed if m.filter.is_none() => {
+                return Some(format!(
+                    "measure `{}` ({}) is not computed in {}: without `where` only later confirming events (successful sign-ins) confirm an account, and they are not joined here; conditions on it are left out",
+                    m.name,
+                    fn_name(m.func),
+                    self.target
+                ));
+            }
+            MeasureFn::Rate | MeasureFn::Ratio | MeasureFn::Classify => {
+                let deps = m.of.iter().chain(m.num.iter()).chain(m.den.iter());
+                for d in deps {
+                    if let Some(dm) = self.rule.measure(d)
+                        && !self.computed(dm)
+                    {
+                        return Some(format!(
+                            "measure `{}` ({}) is not computed in {} (it depends on `{d}`, which is not); conditions on it are left out",
+                            m.name,
+                            fn_name(m.func),
+                            self.target
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if two_stage
+            && let Some(c) = pivot_carry
+            && (c == Carry::None || (c == Carry::Merge && self.target != Target::Esql))
+        {
+            return Some(format!(
+                "measure `{}` ({}) is not carried through the pivot's second aggregation in {}; conditions on it are left out",
+                m.name,
+                fn_name(m.func),
+                self.target
+            ));
+        }
+        None
     }
 
     /// Conditions of `require` that this target can test.
@@ -488,4 +601,83 @@ pub(crate) fn const_literal(
         Some(v) => v.to_string(),
         None => null.to_string(),
     }
+}
+
+/// Targets whose tumbling queries compute the baseline (mean and population
+/// standard deviation of the earlier buckets); the others apply the floor
+/// threshold only.
+pub(crate) fn baseline_computed(t: Target) -> bool {
+    matches!(
+        t,
+        Target::Kql | Target::Spl | Target::Esql | Target::Sumo | Target::Logscale
+    )
+}
+
+/// How a measure survives a pivot's two aggregations (per bucket and `by`
+/// value, then per bucket and set; every account of a set was probed from
+/// every source of the set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Carry {
+    /// Additive (`count`, `count_if`): per-account partials are summed.
+    Sum,
+    /// Distinct `by` values (the accounts), and `max_per(by, per: collect)`:
+    /// one row per account.
+    Accounts,
+    /// Distinct `by` values among rows matching `where`: a per-account flag,
+    /// summed.
+    AccountsIf,
+    /// The set of `by` values.
+    AccountList,
+    /// The `by` values with a row matching `where` (`set_if`, `confirmed`).
+    AccountListIf,
+    /// Distinct `collect` values: the size of the set.
+    Sources,
+    /// The `collect` values: the set itself.
+    SourceList,
+    /// Distinct values or lists of another field: per-account lists merged
+    /// (only where lists can be merged, e.g. ES|QL multivalues).
+    Merge,
+    /// Computed after the second aggregation (duration, rate, ratio,
+    /// classification, constants).
+    Post,
+    /// Not computable from per-account partials.
+    None,
+}
+
+/// How `m` is carried through `rule`'s pivot (see [`Carry`]).
+pub(crate) fn carry(rule: &Rule, m: &Measure) -> Carry {
+    let Some(p) = &rule.pivot else {
+        return Carry::None;
+    };
+    let is_by = |m: &Measure| m.field == Some(p.by) && m.lower == p.lower;
+    let is_collect = |m: &Measure| m.field == Some(p.collect) && !m.lower;
+    match m.func {
+        MeasureFn::Count | MeasureFn::CountIf => Carry::Sum,
+        MeasureFn::Dcount if is_by(m) => Carry::Accounts,
+        MeasureFn::Dcount if is_collect(m) => Carry::Sources,
+        MeasureFn::DcountIf if is_by(m) => Carry::AccountsIf,
+        MeasureFn::Set if is_by(m) => Carry::AccountList,
+        MeasureFn::Set if is_collect(m) => Carry::SourceList,
+        MeasureFn::SetIf if is_by(m) => Carry::AccountListIf,
+        MeasureFn::Confirmed if is_by(m) && m.filter.is_some() => Carry::AccountListIf,
+        MeasureFn::Dcount | MeasureFn::DcountIf | MeasureFn::Set | MeasureFn::SetIf => Carry::Merge,
+        MeasureFn::MaxPer if is_by(m) && m.per == Some(p.collect) => Carry::Accounts,
+        MeasureFn::DurationMinutes
+        | MeasureFn::Rate
+        | MeasureFn::Ratio
+        | MeasureFn::Classify
+        | MeasureFn::Const => Carry::Post,
+        MeasureFn::MaxPer
+        | MeasureFn::Confirmed
+        | MeasureFn::ConfirmedSignins
+        | MeasureFn::BaselineMean
+        | MeasureFn::BaselineStddev
+        | MeasureFn::BaselineBuckets => Carry::None,
+    }
+}
+
+/// The name of a pivot's group key column: `<collect>_set` (the engine's
+/// finding key).
+pub(crate) fn pivot_key(p: &Pivot) -> String {
+    format!("{}_set", p.collect.name())
 }

@@ -1,12 +1,21 @@
 //! Elastic ES|QL (Elasticsearch 9.1 grammar).
 
+use crate::common::{Carry, carry, pivot_key};
 use crate::common::{
     Cx, Dialect, RUN_EVERY_SECS, classify_arms, cond_text, dur, is_list, level_name,
     lowered_fields, print_pred,
 };
-use crate::escape::escape;
+use crate::escape::{comment_text, escape};
 use crate::{ExportError, Target};
-use idrecon_rules::{Measure, MeasureFn, Predicate};
+use idrecon_rules::{Baseline, Measure, MeasureFn, Pivot, Predicate};
+
+/// The tumbling bucket (its start, `DATE_TRUNC`).
+const BUCKET: &str = "idr_bucket";
+/// A pivot's `collect` value as a string (sorted as text, like the engine).
+const COLLECT: &str = "idr_collect";
+/// An account's sorted set of sources, and its size.
+const SOURCE_SET: &str = "idr_source_set";
+const SOURCES: &str = "idr_sources";
 
 fn quote(s: &str) -> String {
     escape(Target::Esql, s)
@@ -88,14 +97,19 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     let rule = cx.rule;
     let secs = rule.window.length.as_secs();
     cx.warn_sliding_by_schedule();
-    if !cx.sliding() {
+    if !cx.sliding() && !cx.tumbling() {
         cx.warn(format!(
             "lookback: run the rule every {w} over the last {w} (Elastic rule interval and look-back)",
             w = dur(secs)
         ));
     }
+    if let Some(bl) = &rule.window.baseline {
+        warn_full_history(cx, bl);
+    }
     let range = if cx.sliding() {
         secs + RUN_EVERY_SECS
+    } else if cx.tumbling() {
+        cx.schedule().1
     } else {
         secs
     };
@@ -148,11 +162,41 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
             evals.push(format!("{n} = TO_LOWER({n})"));
         }
     }
+    if let Some(p) = &rule.pivot {
+        let by = pivot_by(cx, p)?;
+        if p.lower && !lowered_fields(rule).contains(&p.by) {
+            evals.push(format!("{by} = TO_LOWER(TRIM({}))", cx.name(p.by)?));
+        }
+        let c = cx.name(p.collect)?;
+        evals.push(format!("{COLLECT} = TO_STRING({c})"));
+        if rule.missing_as_empty {
+            evals.push(format!(
+                "{by} = COALESCE({by}, \"\"), {COLLECT} = COALESCE({COLLECT}, \"\")"
+            ));
+        }
+    }
+    if cx.tumbling() {
+        evals.push(format!("{BUCKET} = DATE_TRUNC({}, @timestamp)", span(secs)));
+    }
     if !evals.is_empty() {
         b.push(format!("| EVAL {}", evals.join(", ")));
     }
+    if cx.tumbling() && rule.window.baseline.is_none() {
+        b.push(format!(
+            "| WHERE {BUCKET} == DATE_TRUNC({w}, NOW()) - {w}",
+            w = span(secs)
+        ));
+    }
     for p in &rule.filter {
         b.push(format!("| WHERE {}", pred(cx, p)?));
+    }
+    if let Some(p) = &rule.pivot
+        && !rule.missing_as_empty
+    {
+        b.push(format!(
+            "| WHERE {} IS NOT NULL AND {COLLECT} IS NOT NULL",
+            pivot_by(cx, p)?
+        ));
     }
     if !rule.dedup.is_empty() {
         cx.warn(format!(
@@ -163,7 +207,16 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     let mut helpers = Vec::new();
     let mut aggs = Vec::new();
     let mut post = Vec::new();
+    // Pivot: per-account (stage A) and per-set (stage B) aggregations.
+    let mut stage_a: Vec<String> = Vec::new();
+    let mut stage_b: Vec<String> = Vec::new();
     for m in &rule.measures {
+        if !cx.computed(m) {
+            continue;
+        }
+        if let Some(p) = &rule.pivot {
+            pivot_aggs(cx, p, m, &mut stage_a, &mut stage_b)?;
+        }
         let n = &m.name;
         let cond = || -> Result<String, ExportError> {
             m.filter
@@ -226,10 +279,11 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
                     .collect();
                 post.push(format!("{n} = CASE({}, \"mixed\")", arms.join(", ")));
             }
-            MeasureFn::MaxPer | MeasureFn::ConfirmedSignins
+            MeasureFn::MaxPer
+            | MeasureFn::ConfirmedSignins
             | MeasureFn::BaselineMean
             | MeasureFn::BaselineStddev
-            | MeasureFn::BaselineBuckets => continue,
+            | MeasureFn::BaselineBuckets => {}
         }
         if let (Some(cap), true) = (
             m.cap,
@@ -257,15 +311,54 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
         .iter()
         .map(|f| cx.name(*f))
         .collect::<Result<_, _>>()?;
-    b.push(format!(
-        "| STATS {} BY {}",
-        aggs.join(", "),
-        keys.join(", ")
-    ));
-    b.push(format!(
-        "| WHERE {} >= {}",
-        rule.threshold.measure, rule.threshold.gte
-    ));
+    let mut group: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    if cx.tumbling() {
+        group.push(BUCKET.into());
+    }
+    let set_key = rule.pivot.as_ref().map(pivot_key);
+    if let Some(p) = &rule.pivot {
+        let sk = pivot_key(p);
+        let mut per_account = group.clone();
+        per_account.push(pivot_by(cx, p)?);
+        stage_a.push(format!("{SOURCE_SET} = VALUES({COLLECT})"));
+        stage_a.push("first_seen = MIN(@timestamp)".into());
+        stage_a.push("last_seen = MAX(@timestamp)".into());
+        b.push(format!(
+            "| STATS {} BY {}",
+            stage_a.join(", "),
+            per_account.join(", ")
+        ));
+        b.push(format!(
+            "| EVAL {SOURCE_SET} = MV_SORT({SOURCE_SET}), {SOURCES} = MV_COUNT({SOURCE_SET})"
+        ));
+        b.push(format!("| WHERE {SOURCES} >= {}", p.min));
+        b.push(format!("| EVAL {sk} = MV_CONCAT({SOURCE_SET}, \",\")"));
+        stage_b.push("first_seen = MIN(first_seen)".into());
+        stage_b.push("last_seen = MAX(last_seen)".into());
+        group.push(sk);
+        b.push(format!(
+            "| STATS {} BY {}",
+            stage_b.join(", "),
+            group.join(", ")
+        ));
+    } else {
+        b.push(format!(
+            "| STATS {} BY {}",
+            aggs.join(", "),
+            group.join(", ")
+        ));
+    }
+    if let Some(bl) = &rule.window.baseline {
+        baseline(cx, bl, &keys, &mut b, &mut post);
+    } else {
+        b.push(format!(
+            "| WHERE {} >= {}",
+            rule.threshold.measure, rule.threshold.gte
+        ));
+    }
+    if cx.tumbling() {
+        post.push(format!("bucket_start = {BUCKET}"));
+    }
     let mut sev = Vec::new();
     let mut default = "Low";
     for arm in &rule.severity {
@@ -301,6 +394,10 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     }
     let mut keep = vec!["detection_time".to_string()];
     keep.extend(keys.iter().map(|k| k.to_string()));
+    keep.extend(set_key);
+    if cx.tumbling() {
+        keep.push("bucket_start".into());
+    }
     keep.extend(
         rule.measures
             .iter()
@@ -316,7 +413,144 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     b.push(format!("| KEEP {}", keep.join(", ")));
     b.push(format!("| SORT {} DESC", rule.threshold.measure));
     let mut out: Vec<String> = cx.header(&[]).iter().map(|l| format!("// {l}")).collect();
+    if let Some(n) = cx.tumbling_note() {
+        out.push(format!("// {}", comment_text(&n, &[])));
+    }
     out.extend(cx.warning_lines(&[]).iter().map(|l| format!("// {l}")));
     out.extend(b);
     Ok(out.join("\n") + "\n")
+}
+
+/// The column holding a pivot's `by` value.
+fn pivot_by(cx: &Cx<'_>, p: &Pivot) -> Result<String, ExportError> {
+    let n = cx.name(p.by)?;
+    Ok(if p.lower { norm(n) } else { n.to_string() })
+}
+
+/// A measure's pivot aggregations: per account and bucket (stage A, when
+/// it needs one) and per set and bucket (stage B). Distinct values and
+/// lists are kept as per-account multivalues (`VALUES`) and merged, which
+/// `COUNT_DISTINCT` and `VALUES` do over multivalued input.
+fn pivot_aggs(
+    cx: &Cx<'_>,
+    p: &Pivot,
+    m: &Measure,
+    a: &mut Vec<String>,
+    b: &mut Vec<String>,
+) -> Result<(), ExportError> {
+    let n = &m.name;
+    let value = || -> Result<String, ExportError> {
+        Ok(if m.filter.is_some() {
+            format!("{n}_value")
+        } else {
+            mref(cx, m)?
+        })
+    };
+    match carry(cx.rule, m) {
+        Carry::Sum => {
+            a.push(match m.func {
+                MeasureFn::CountIf => format!("{n} = SUM({n}_hit)"),
+                _ => format!("{n} = COUNT(*)"),
+            });
+            b.push(format!("{n} = SUM({n})"));
+        }
+        Carry::Accounts => b.push(format!("{n} = COUNT(*)")),
+        Carry::Sources => b.push(format!("{n} = MAX({SOURCES})")),
+        Carry::SourceList => b.push(format!("{n} = VALUES({SOURCE_SET})")),
+        Carry::AccountList => b.push(format!("{n} = VALUES({})", pivot_by(cx, p)?)),
+        Carry::AccountsIf | Carry::AccountListIf | Carry::Merge => {
+            a.push(format!("{n} = VALUES({})", value()?));
+            b.push(match m.func {
+                MeasureFn::Dcount | MeasureFn::DcountIf => format!("{n} = COUNT_DISTINCT({n})"),
+                _ => format!("{n} = VALUES({n})"),
+            });
+        }
+        Carry::Post | Carry::None => {}
+    }
+    Ok(())
+}
+
+/// The engine's history is the key's previous buckets from the first event
+/// of its input on; a scheduled ES|QL search (no window functions) takes
+/// the full history, zero-filled.
+fn warn_full_history(cx: &Cx<'_>, bl: &Baseline) {
+    let n = bl.buckets(cx.rule.window.length);
+    cx.warn(format!(
+        "baseline: the history is always the full {n} buckets before the evaluated bucket (buckets without rows count as 0, as in the engine), and `min_history` always holds; the engine starts the history at the first sign-in of its input, so the two agree once the index holds {} of data before the bucket",
+        dur(bl.history.as_secs())
+    ));
+}
+
+/// After the per-bucket `STATS`: the last complete bucket's measures, the
+/// sum and sum of squares of the threshold measure over the previous
+/// `history` buckets (a second `STATS` with per-aggregation `WHERE`), the
+/// mean and population standard deviation `SQRT(SS/n - mean²)`, and the
+/// engine's tests.
+fn baseline(
+    cx: &Cx<'_>,
+    bl: &Baseline,
+    keys: &[&str],
+    b: &mut Vec<String>,
+    post: &mut Vec<String>,
+) {
+    let rule = cx.rule;
+    let secs = rule.window.length.as_secs();
+    let n = bl.buckets(rule.window.length);
+    let thr = &rule.threshold.measure;
+    let w = span(secs);
+    b.push(format!("| EVAL idr_last = DATE_TRUNC({w}, NOW()) - {w}"));
+    b.push(format!(
+        "| EVAL idr_hist = CASE({BUCKET} >= idr_last - {} AND {BUCKET} < idr_last, TO_DOUBLE({thr}), 0.0)",
+        span(bl.history.as_secs())
+    ));
+    b.push("| EVAL idr_hist2 = idr_hist * idr_hist".into());
+    let mut carried = vec![
+        "idr_sum = SUM(idr_hist)".to_string(),
+        "idr_sumsq = SUM(idr_hist2)".to_string(),
+    ];
+    let last = format!("WHERE {BUCKET} == idr_last");
+    for m in &rule.measures {
+        if !cx.computed(m) {
+            continue;
+        }
+        let n = &m.name;
+        match m.func {
+            MeasureFn::Count | MeasureFn::CountIf | MeasureFn::Dcount | MeasureFn::DcountIf => {
+                carried.push(format!("{n} = MAX({n}) {last}"))
+            }
+            MeasureFn::Set | MeasureFn::SetIf | MeasureFn::Confirmed => {
+                carried.push(format!("{n} = VALUES({n}) {last}"))
+            }
+            _ => {}
+        }
+    }
+    carried.push(format!("first_seen = MIN(first_seen) {last}"));
+    carried.push(format!("last_seen = MAX(last_seen) {last}"));
+    carried.push(format!("{BUCKET} = MAX({BUCKET}) {last}"));
+    let by = if keys.is_empty() {
+        String::new()
+    } else {
+        format!(" BY {}", keys.join(", "))
+    };
+    b.push(format!("| STATS {}{by}", carried.join(", ")));
+    b.push(format!(
+        "| EVAL idr_n = {n}, idr_mean = idr_sum / {n}, idr_meansq = idr_sumsq / {n}"
+    ));
+    b.push(format!(
+        "| EVAL idr_stddev = SQRT(GREATEST(idr_meansq - idr_mean * idr_mean, 0.0)), idr_bar = idr_mean + {:?} * idr_stddev",
+        bl.sigmas
+    ));
+    b.push(format!(
+        "| WHERE {thr} >= {} AND {thr} > idr_bar",
+        rule.threshold.gte
+    ));
+    for m in &rule.measures {
+        let e = match m.func {
+            MeasureFn::BaselineMean => "ROUND(idr_mean, 2)",
+            MeasureFn::BaselineStddev => "ROUND(idr_stddev, 2)",
+            MeasureFn::BaselineBuckets => "idr_n",
+            _ => continue,
+        };
+        post.push(format!("{} = {e}", m.name));
+    }
 }

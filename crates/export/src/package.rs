@@ -31,6 +31,18 @@ pub(crate) fn uuid_for(name: &str) -> String {
     )
 }
 
+/// Query frequency and period (seconds) for `target`: tumbling queries that
+/// do not compute the baseline read only the last complete bucket and the
+/// current one.
+pub(crate) fn schedule_for(rule: &Rule, target: Target) -> (u64, u64) {
+    let (every, period) = schedule(rule);
+    if rule.window.kind == WindowKind::Tumbling && !crate::common::baseline_computed(target) {
+        (every, 2 * rule.window.length.as_secs())
+    } else {
+        (every, period)
+    }
+}
+
 /// Query frequency and period (seconds) for scheduled deployments.
 pub(crate) fn schedule(rule: &Rule) -> (u64, u64) {
     let w = rule.window.length.as_secs();
@@ -261,14 +273,33 @@ fn sentinel(r: &Rule, profile: Profile) -> Result<String, ExportError> {
     }
     let _ = writeln!(y, "query: |");
     let _ = writeln!(y, "{}", block(q.text.trim_end(), "  "));
-    let _ = writeln!(
-        y,
-        "  // one row per probed account for the Account entity; incidents group the rows by source IP"
-    );
-    let _ = writeln!(
-        y,
-        "  | mv-expand TargetAccount = UserList to typeof(string)"
-    );
+    // Tenant-wide rules have no source column: their sources are listed
+    // (`Members`), and all rows of a run are one alert.
+    let keyless = r.key.is_empty();
+    let ip = if keyless { "SourceAddress".to_string() } else { ip };
+    if keyless {
+        let _ = writeln!(
+            y,
+            "  // one row per probed account and source for the Account and IP entities; a run's rows are one alert"
+        );
+        let _ = writeln!(
+            y,
+            "  | mv-expand TargetAccount = UserList to typeof(string)"
+        );
+        let _ = writeln!(
+            y,
+            "  | mv-expand SourceAddress = Members to typeof(string)"
+        );
+    } else {
+        let _ = writeln!(
+            y,
+            "  // one row per probed account for the Account entity; incidents group the rows by source IP"
+        );
+        let _ = writeln!(
+            y,
+            "  | mv-expand TargetAccount = UserList to typeof(string)"
+        );
+    }
     let _ = writeln!(y, "entityMappings:");
     let _ = writeln!(y, "  - entityType: IP");
     let _ = writeln!(y, "    fieldMappings:");
@@ -279,13 +310,25 @@ fn sentinel(r: &Rule, profile: Profile) -> Result<String, ExportError> {
     let _ = writeln!(y, "      - identifier: FullName");
     let _ = writeln!(y, "        columnName: TargetAccount");
     let _ = writeln!(y, "eventGroupingSettings:");
-    let _ = writeln!(y, "  aggregationKind: AlertPerResult");
+    if keyless {
+        let _ = writeln!(y, "  aggregationKind: SingleAlert");
+    } else {
+        let _ = writeln!(y, "  aggregationKind: AlertPerResult");
+    }
     let _ = writeln!(y, "alertDetailsOverride:");
-    let _ = writeln!(
-        y,
-        "  alertDisplayNameFormat: \"idrecon {}: {{{{{ip}}}}} probed {{{{UniqueUsernames}}}} accounts\"",
-        r.id
-    );
+    if keyless {
+        let _ = writeln!(
+            y,
+            "  alertDisplayNameFormat: \"idrecon {}: {{{{UniqueUsernames}}}} accounts probed from {{{{MemberCount}}}} sources\"",
+            r.id
+        );
+    } else {
+        let _ = writeln!(
+            y,
+            "  alertDisplayNameFormat: \"idrecon {}: {{{{{ip}}}}} probed {{{{UniqueUsernames}}}} accounts\"",
+            r.id
+        );
+    }
     let _ = writeln!(y, "  alertSeverityColumnName: {sev}");
     let _ = writeln!(y, "customDetails:");
     let _ = writeln!(y, "  UniqueUsernames: UniqueUsernames");
@@ -307,20 +350,34 @@ fn sentinel(r: &Rule, profile: Profile) -> Result<String, ExportError> {
 fn splunk(r: &Rule, profile: Profile) -> Result<String, ExportError> {
     let q = compile(r, Target::Spl, profile)?;
     let (freq, period) = schedule(r);
-    let cron = if freq % 3600 == 0 {
+    let tumbling = r.window.kind == WindowKind::Tumbling;
+    let cron = if tumbling && freq == 86_400 {
+        // A few minutes after the bucket boundary (UTC), so that the last
+        // complete bucket is indexed; the search selects it by `now()`.
+        "15 0 * * *".to_string()
+    } else if tumbling && freq % 3600 == 0 && freq < 86_400 {
+        format!("15 */{} * * *", freq / 3600)
+    } else if tumbling && freq % 60 == 0 && freq < 3600 && 3600 % freq == 0 {
+        let m = freq / 60;
+        format!("{}-59/{m} * * * *", (m / 4).max(1))
+    } else if freq % 3600 == 0 {
         format!("0 */{} * * *", (freq / 3600).max(1))
     } else {
         format!("*/{} * * * *", (freq / 60).max(1))
     };
-    let key = crate::mapping(Target::Spl)?
+    let spl_kind = crate::mapping(Target::Spl)?
         .kinds
-        .get(r.kinds.first().map(|k| k.as_str()).unwrap_or_default())
-        .and_then(|k| {
-            k.fields
-                .get(r.key.first().map(|f| f.name()).unwrap_or("source_ip"))
-        })
-        .map(|f| f.name.clone())
-        .unwrap_or_else(|| "src_ip".into());
+        .get(r.kinds.first().map(|k| k.as_str()).unwrap_or_default());
+    let key = match (r.key.first(), &r.pivot) {
+        (Some(f), _) => spl_kind
+            .and_then(|k| k.fields.get(f.name()))
+            .map(|f| f.name.clone()),
+        // A pivot's results are keyed by the shared set.
+        (None, Some(p)) => Some(crate::common::pivot_key(p)),
+        // Tenant-wide: one result per bucket, each run a new bucket.
+        (None, None) => None,
+    }
+    .or_else(|| (!tumbling).then(|| "src_ip".to_string()));
     let mut s = String::new();
     let title = format!("idrecon - {}", r.title).replace(['[', ']', '\n'], " ");
     let _ = writeln!(s, "[{title}]");
@@ -341,13 +398,20 @@ fn splunk(r: &Rule, profile: Profile) -> Result<String, ExportError> {
     let _ = writeln!(s, "quantity = 0");
     let _ = writeln!(s, "alert.track = 1");
     let _ = writeln!(s, "alert.digest_mode = 0");
-    let _ = writeln!(s, "alert.suppress = 1");
-    let _ = writeln!(s, "alert.suppress.fields = {key}");
-    let _ = writeln!(
-        s,
-        "alert.suppress.period = {}",
-        dur(r.window.length.as_secs())
-    );
+    match &key {
+        Some(key) => {
+            let _ = writeln!(s, "alert.suppress = 1");
+            let _ = writeln!(s, "alert.suppress.fields = {key}");
+            let _ = writeln!(
+                s,
+                "alert.suppress.period = {}",
+                dur(r.window.length.as_secs())
+            );
+        }
+        None => {
+            let _ = writeln!(s, "alert.suppress = 0");
+        }
+    }
     let _ = writeln!(s, "alert.severity = 4");
     let _ = writeln!(s, "action.idrecon.param.mitre = {}", r.mitre.join(","));
     let lines: Vec<&str> = q.text.trim_end().lines().collect();
@@ -433,7 +497,7 @@ fn scheduling(rules: &[Rule], target: Target, profile: Profile) -> Result<String
     let _ = writeln!(s, "|---|---|---|---|---|");
     for r in rules {
         let q = compile(r, target, profile)?;
-        let (freq, period) = schedule(r);
+        let (freq, period) = schedule_for(r, target);
         let lim = q.warnings.join("; ").replace('|', "/");
         let _ = writeln!(
             s,

@@ -146,8 +146,11 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     let tm = rule
         .measure(&rule.threshold.measure)
         .ok_or_else(|| cx.unsupported("threshold measure"))?;
-    let (ctype, field) = match tm.func {
-        MeasureFn::Dcount => (
+    let (ctype, field) = match (&rule.pivot, tm.func) {
+        // The nearest form of a pivot: accounts probed from at least `min`
+        // sources.
+        (Some(p), _) => ("value_count", Some(cx.name(p.collect)?)),
+        (None, MeasureFn::Dcount) => (
             "value_count",
             Some(
                 cx.name(
@@ -156,14 +159,36 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
                 )?,
             ),
         ),
-        _ => ("event_count", None),
+        (None, _) => ("event_count", None),
     };
-    if cx.sliding() {
+    if cx.tumbling() {
+        let w = dur(rule.window.length.as_secs());
+        cx.warn(format!("the engine's {w} buckets aligned to the Unix epoch become a {w} correlation timespan: by the specification any span of that length (sliding); the Splunk and ES|QL backends convert it to fixed buckets (bin, date_trunc), as the engine counts"));
+    } else if cx.sliding() {
         cx.warn("Sigma's timespan is a sliding window by the specification, but the Splunk and ES|QL backends convert it to fixed buckets".to_string());
     } else {
         cx.warn("the seed's one-shot lookback at `now` becomes a correlation timespan (any span of that length)".to_string());
     }
-    if tm.lower {
+    if let Some(bl) = &rule.window.baseline {
+        cx.warn(format!(
+            "baseline not expressible: a Sigma correlation has a fixed threshold, so only the floor ({} >= {}) is tested, not also above the mean plus {} standard deviations of the previous {} buckets",
+            rule.threshold.measure,
+            rule.threshold.gte,
+            bl.sigmas,
+            bl.buckets(rule.window.length)
+        ));
+    }
+    if let Some(p) = &rule.pivot {
+        cx.warn(format!(
+            "pivot not expressible: the correlation counts distinct {} per {} ({} >= {}), one alert per account; grouping the accounts by their exact set of sources and the threshold on accounts per set ({} >= {}) need a second aggregation that Sigma correlations do not have",
+            p.collect.name(),
+            p.by.name(),
+            p.collect.name(),
+            p.min,
+            rule.threshold.measure,
+            rule.threshold.gte
+        ));
+    } else if tm.lower {
         cx.warn(format!("{}: the distinct count is case-insensitive in the engine; Sigma leaves case handling to the backend", tm.name));
     }
     let other: Vec<&str> = rule
@@ -186,11 +211,17 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     if tables.len() > 1 {
         cx.warn(format!("one Sigma logsource ({logsource}) stands for the tables {}; map it to all of them in your pipeline", tables.iter().map(|t| t.0).collect::<Vec<_>>().join(", ")));
     }
-    let group: Vec<String> = rule
+    let mut group: Vec<String> = rule
         .key
         .iter()
         .map(|f| cx.name(*f).map(str::to_string))
         .collect::<Result<_, _>>()?;
+    if let Some(p) = &rule.pivot {
+        group.push(cx.name(p.by)?.to_string());
+        if p.lower {
+            cx.warn(format!("{}: accounts are compared case-insensitively in the engine; Sigma leaves case handling to the backend", p.by.name()));
+        }
+    }
     let mut y = String::new();
     for l in cx.header(&[]) {
         let _ = writeln!(y, "# {l}");
@@ -201,15 +232,28 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     // Correlations: the threshold, plus one per severity arm that only
     // tests the threshold measure.
     let mut tiers: Vec<(String, u64)> = Vec::new();
+    // The level of a finding that just meets the threshold: the first arm
+    // that holds with the threshold measure at its bound (conditions on
+    // other measures cannot be tested here and are taken as not holding),
+    // else the default arm.
     let lowest = rule
         .severity
         .iter()
-        .rev()
-        .find(|a| !a.any.is_empty())
+        .find(|a| {
+            a.any.is_empty()
+                || a.any.iter().any(|c| {
+                    c.measure == rule.threshold.measure
+                        && c.gte <= rule.threshold.gte as f64
+                        && c.lte.is_none_or(|l| l >= rule.threshold.gte as f64)
+                })
+        })
         .map(level_name)
-        .unwrap_or("Medium");
-    tiers.push((level(lowest).to_string(), rule.threshold.gte));
-    for arm in &rule.severity {
+        .unwrap_or("Low");
+    tiers.push((
+        level(lowest).to_string(),
+        rule.pivot.as_ref().map_or(rule.threshold.gte, |p| p.min),
+    ));
+    for arm in rule.severity.iter().filter(|_| rule.pivot.is_none()) {
         if arm.any.len() == 1
             && arm.any[0].measure == rule.threshold.measure
             && arm.any[0].gte as u64 > rule.threshold.gte
@@ -229,7 +273,14 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
             "title: {}",
             yaml_double(&format!(
                 "{} ({lvl}, {} >= {gte})",
-                rule.title, rule.threshold.measure
+                rule.title,
+                rule.pivot
+                    .as_ref()
+                    .map_or(rule.threshold.measure.clone(), |p| format!(
+                        "distinct {} per {}",
+                        p.collect.name(),
+                        p.by.name()
+                    ))
             ))
         );
         let _ = writeln!(
@@ -244,9 +295,14 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
         let _ = writeln!(y, "  type: {ctype}");
         let _ = writeln!(y, "  rules:");
         let _ = writeln!(y, "    - {base_name}");
-        let _ = writeln!(y, "  group-by:");
-        for g in &group {
-            let _ = writeln!(y, "    - {}", yaml_key(g));
+        if group.is_empty() {
+            // Tenant-wide: one scope (the schema requires the key).
+            let _ = writeln!(y, "  group-by: []");
+        } else {
+            let _ = writeln!(y, "  group-by:");
+            for g in &group {
+                let _ = writeln!(y, "    - {}", yaml_key(g));
+            }
         }
         let _ = writeln!(y, "  timespan: {span}");
         let _ = writeln!(y, "  condition:");

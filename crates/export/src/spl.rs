@@ -4,11 +4,16 @@
 
 use crate::common::{
     Cx, Dialect, RUN_EVERY_SECS, classify_arms, cond_text, dur, is_list, level_name,
-    lowered_fields, print_pred, threshold_measure,
+    lowered_fields, pivot_key, print_pred, threshold_measure,
 };
-use crate::escape::{escape, regex_hex};
+use crate::escape::{comment_text, escape, regex_hex};
 use crate::{ExportError, Target};
-use idrecon_rules::{Measure, MeasureFn, Predicate};
+use idrecon_rules::{Baseline, Measure, MeasureFn, Pivot, Predicate};
+
+/// The tumbling bucket index, `floor(_time / length)`.
+const BUCKET: &str = "idr_bucket";
+/// The bucket of the first event of the rule's kinds in the search range.
+const FIRST_BUCKET: &str = "idr_first_bucket";
 
 /// A regex literal for `match()`: the pattern's backslashes doubled inside
 /// an SPL string (SPL turns `\\` into `\`).
@@ -74,6 +79,8 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     let secs = rule.window.length.as_secs();
     let range = if cx.sliding() {
         secs + RUN_EVERY_SECS
+    } else if cx.tumbling() {
+        cx.schedule().1
     } else {
         secs
     };
@@ -105,13 +112,20 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
             evals.push(s);
         }
     }
-    for f in lowered_fields(rule) {
+    let mut lowered = lowered_fields(rule);
+    if let Some(p) = &rule.pivot
+        && p.lower
+        && !lowered.contains(&p.by)
+    {
+        lowered.push(p.by);
+    }
+    for f in lowered {
         evals.push(format!("{0}_norm=lower(trim({0}))", cx.name(f)?));
     }
     if !evals.is_empty() {
         body.push(format!("| eval {}", evals.join(", ")));
     }
-    if rule.key_lower {
+    if rule.key_lower && !rule.key.is_empty() {
         let ks: Vec<String> = rule
             .key
             .iter()
@@ -119,13 +133,16 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
             .collect::<Result<_, _>>()?;
         body.push(format!("| eval {}", ks.join(", ")));
     }
-    if rule.missing_as_empty {
+    if rule.missing_as_empty && !rule.key.is_empty() {
         let keys: Vec<&str> = rule
             .key
             .iter()
             .map(|f| cx.name(*f))
             .collect::<Result<_, _>>()?;
         body.push(format!("| fillnull value=\"\" {}", keys.join(" ")));
+    }
+    if cx.tumbling() {
+        tumbling_events(cx, &mut body)?;
     }
     for p in &rule.filter {
         body.push(format!("| where {}", pred(cx, p)?));
@@ -138,13 +155,23 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
             .collect::<Result<_, _>>()?;
         body.push(format!("| dedup keepempty=true {}", d.join(" ")));
     }
+    if let Some(p) = &rule.pivot {
+        pivot_sets(cx, p, &mut body)?;
+    }
     let keys: Vec<&str> = rule
         .key
         .iter()
         .map(|f| cx.name(*f))
         .collect::<Result<_, _>>()?;
     let tm = threshold_measure(rule).ok_or_else(|| cx.unsupported("threshold measure missing"))?;
-    let by = keys.join(" ");
+    // Group-by fields: the keys, then (tumbling) the bucket and the pivot set.
+    let mut group: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    if cx.tumbling() {
+        group.push(BUCKET.into());
+    }
+    let set_key = rule.pivot.as_ref().map(pivot_key);
+    group.extend(set_key.clone());
+    let by = group.join(" ");
     if cx.sliding() {
         let agg = match tm.func {
             MeasureFn::Dcount => format!("dc({})", mref(cx, tm)?),
@@ -166,6 +193,9 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     let mut aggs = Vec::new();
     let mut post = Vec::new();
     for m in &rule.measures {
+        if !cx.computed(m) {
+            continue;
+        }
         let cond = || -> Result<String, ExportError> {
             m.filter
                 .as_ref()
@@ -280,8 +310,16 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     if cx.sliding() {
         aggs.push("max(peak_window_value) as peak_window_value".into());
     }
+    if rule.window.baseline.is_some() {
+        aggs.push(format!("max({FIRST_BUCKET}) as {FIRST_BUCKET}"));
+    }
     body.push(format!("| stats {} by {by}", aggs.join(" ")));
-    if !cx.sliding() {
+    if cx.tumbling() {
+        post.push(format!("bucket_start={BUCKET}*{secs}"));
+    }
+    if let Some(bl) = &rule.window.baseline {
+        baseline(cx, bl, &keys, &mut body, &mut post);
+    } else if !cx.sliding() {
         body.push(format!(
             "| where {} >= {}",
             rule.threshold.measure, rule.threshold.gte
@@ -322,6 +360,10 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     }
     let mut cols = vec!["detection_time".to_string()];
     cols.extend(keys.iter().map(|k| k.to_string()));
+    cols.extend(set_key);
+    if cx.tumbling() {
+        cols.push("bucket_start".into());
+    }
     cols.extend(rule.measures.iter().map(|m| m.name.clone()));
     cols.push("severity".into());
     cols.push("first_seen".into());
@@ -333,7 +375,129 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     body.push(format!("| table {}", cols.join(" ")));
     body.push(format!("| sort 0 - {}", rule.threshold.measure));
     let mut out: Vec<String> = cx.header(&["```"]).iter().map(|l| comment(l)).collect();
+    if let Some(n) = cx.tumbling_note() {
+        out.push(comment(&comment_text(&n, &["```"])));
+    }
     out.extend(cx.warning_lines(&["```"]).iter().map(|l| comment(l)));
     out.extend(body);
     Ok(out.join("\n") + "\n")
+}
+
+/// The field holding a pivot's `by` value (`<field>_norm` when compared
+/// lower-cased).
+fn pivot_by(cx: &Cx<'_>, p: &Pivot) -> Result<String, ExportError> {
+    let n = cx.name(p.by)?;
+    Ok(if p.lower {
+        format!("{n}_norm")
+    } else {
+        n.to_string()
+    })
+}
+
+/// Tumbling rules, before the `where` conditions: the bucket of each event;
+/// without a baseline only the last complete bucket is kept; with one, one
+/// row per bucket that has events of the rule's kinds but no probe survives
+/// until the first bucket of the history (`idr_first_bucket`) is known.
+fn tumbling_events(cx: &Cx<'_>, body: &mut Vec<String>) -> Result<(), ExportError> {
+    let rule = cx.rule;
+    let secs = rule.window.length.as_secs();
+    body.push(format!("| eval {BUCKET}=floor(_time/{secs})"));
+    if rule.window.baseline.is_none() {
+        body.push(format!("| where {BUCKET}=floor(now()/{secs})-1"));
+        return Ok(());
+    }
+    let conds = rule
+        .filter
+        .iter()
+        .map(|p| pred(cx, p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let probe = match conds.len() {
+        0 => "true()".to_string(),
+        1 => conds[0].clone(),
+        _ => format!("({})", conds.join(") AND (")),
+    };
+    body.push(format!("| eval idr_other=if({probe}, null(), {BUCKET})"));
+    body.push("| dedup keepempty=true idr_other".into());
+    body.push(format!("| eventstats min({BUCKET}) as {FIRST_BUCKET}"));
+    Ok(())
+}
+
+/// A pivot's first stage: each account's sorted set of sources in its
+/// bucket (values() sorts), accounts with at least `min` of them, and the
+/// set as the group key.
+fn pivot_sets(cx: &Cx<'_>, p: &Pivot, body: &mut Vec<String>) -> Result<(), ExportError> {
+    let rule = cx.rule;
+    let by = pivot_by(cx, p)?;
+    let col = cx.name(p.collect)?;
+    if rule.missing_as_empty {
+        body.push(format!("| fillnull value=\"\" {by} {col}"));
+    } else {
+        body.push(format!("| where isnotnull({by}) AND isnotnull({col})"));
+    }
+    let mut per: Vec<String> = rule
+        .key
+        .iter()
+        .map(|f| cx.name(*f).map(str::to_string))
+        .collect::<Result<_, _>>()?;
+    per.push(BUCKET.into());
+    per.push(by);
+    body.push(format!(
+        "| eventstats dc({col}) as idr_sources values({col}) as idr_source_set by {}",
+        per.join(" ")
+    ));
+    body.push(format!("| where idr_sources>={}", p.min));
+    body.push(format!(
+        "| eval {}=mvjoin(idr_source_set, \",\")",
+        pivot_key(p)
+    ));
+    Ok(())
+}
+
+/// After the per-bucket `stats`: the baseline of the last complete bucket
+/// (sum and sum of squares of the threshold measure over the previous
+/// `history` buckets; buckets without rows add 0), its mean and population
+/// standard deviation `sqrt(SS/n - mean²)` with `n = min(history buckets,
+/// bucket - first bucket)`, and the engine's tests.
+fn baseline(
+    cx: &Cx<'_>,
+    bl: &Baseline,
+    keys: &[&str],
+    body: &mut Vec<String>,
+    post: &mut Vec<String>,
+) {
+    let rule = cx.rule;
+    let secs = rule.window.length.as_secs();
+    let n = bl.buckets(rule.window.length);
+    let thr = &rule.threshold.measure;
+    body.push(format!("| eval idr_last=floor(now()/{secs})-1"));
+    body.push(format!(
+        "| eval idr_hist=if({BUCKET}>=idr_last-{n} AND {BUCKET}<idr_last, {thr}, 0), idr_hist2=idr_hist*idr_hist"
+    ));
+    let by = if keys.is_empty() {
+        String::new()
+    } else {
+        format!(" by {}", keys.join(" "))
+    };
+    body.push(format!(
+        "| eventstats sum(idr_hist) as idr_sum sum(idr_hist2) as idr_sumsq{by}"
+    ));
+    body.push(format!("| where {BUCKET}=idr_last"));
+    body.push(format!(
+        "| eval idr_n=min({n}, {BUCKET}-{FIRST_BUCKET}), idr_mean=if(idr_n=0, 0, idr_sum/idr_n), idr_meansq=if(idr_n=0, 0, idr_sumsq/idr_n), idr_stddev=sqrt(max(idr_meansq-idr_mean*idr_mean, 0)), idr_bar=idr_mean+{}*idr_stddev",
+        num(bl.sigmas)
+    ));
+    body.push(format!(
+        "| where {thr} >= {} AND idr_n >= {} AND {thr} > idr_bar",
+        rule.threshold.gte,
+        bl.min_buckets(rule.window.length)
+    ));
+    for m in &rule.measures {
+        let e = match m.func {
+            MeasureFn::BaselineMean => "round(idr_mean, 2)",
+            MeasureFn::BaselineStddev => "round(idr_stddev, 2)",
+            MeasureFn::BaselineBuckets => "idr_n",
+            _ => continue,
+        };
+        post.push(format!("{}={e}", m.name));
+    }
 }

@@ -91,6 +91,8 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     let win = dur(mins * 60);
     if cx.sliding() {
         cx.warn(format!("the {win} match window is a YARA-L hop window (overlapping fixed windows), which approximates the engine's sliding window; a burst can be reported by two overlapping windows"));
+    } else if cx.tumbling() {
+        cx.warn(format!("the engine's {win} buckets are aligned to the Unix epoch; the {win} match window is a YARA-L hop window (overlapping windows evaluated continuously), so a burst that straddles a bucket boundary can fire here although neither bucket reaches the threshold, and one burst can be reported by two overlapping windows"));
     } else {
         cx.warn(format!("the lookback is expressed as a {win} match window evaluated continuously by the detection engine, not once at a chosen time"));
     }
@@ -99,6 +101,25 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
             "YARA-L counts every UDM event: rows repeated for one sign-in are counted again"
                 .to_string(),
         );
+    }
+    if let Some(bl) = &rule.window.baseline {
+        cx.warn(format!(
+            "baseline not computed: a YARA-L rule sees one match window at a time, so the threshold is the floor only ({} >= {}), not also above the mean plus {} standard deviations of the previous {} buckets; expect detections in windows that are busy every day",
+            rule.threshold.measure,
+            rule.threshold.gte,
+            num(bl.sigmas),
+            bl.buckets(rule.window.length)
+        ));
+    }
+    if let Some(p) = &rule.pivot {
+        cx.warn(format!(
+            "pivot not computed: YARA-L has one aggregation per rule, so accounts are not grouped by their exact set of sources; each detection is one account ({}) probed from at least {} distinct {} in the window, with its own outcomes, and the threshold on accounts per set ({} >= {}) is not applied: group the detections by their sources to find the shared lists",
+            p.by.name(),
+            p.min,
+            p.collect.name(),
+            rule.threshold.measure,
+            rule.threshold.gte
+        ));
     }
     let tables = cx.tables()?;
     let mut ev = Vec::new();
@@ -142,8 +163,33 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
         }
         vars.push(v);
     }
+    if let Some(p) = &rule.pivot {
+        // The nearest form: one detection per account.
+        let v = format!("${}", p.by.name());
+        if p.lower {
+            ev.push(format!("{v} = strings.to_lower({})", fref(cx, p.by)?));
+        } else {
+            ev.push(format!("{} = {v}", fref(cx, p.by)?));
+        }
+        vars.push(v);
+    }
+    if vars.is_empty() {
+        // Tenant-wide: a match variable is required; the log type is one
+        // value for all of the rule's events.
+        if log_types.len() > 1 {
+            cx.warn(format!(
+                "tenant-wide rule: the match variable is the log type, so the log types {} are counted separately",
+                log_types.join(", ")
+            ));
+        }
+        ev.push("$log_type = $e.metadata.log_type".into());
+        vars.push("$log_type".into());
+    }
     let mut outcome = Vec::new();
     for m in &rule.measures {
+        if !cx.computed(m) {
+            continue;
+        }
         let n = &m.name;
         let cond = || -> Result<String, ExportError> {
             m.filter
@@ -206,6 +252,12 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
         risk += 25;
     }
     outcome.push(format!("$severity = {sev}"));
+    if let Some(p) = &rule.pivot {
+        outcome.push(format!(
+            "$idr_sources = count_distinct({})",
+            fref(cx, p.collect)?
+        ));
+    }
     let _ = risk;
     for (k, v) in &rule.output {
         let val = match v {
@@ -252,10 +304,14 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     }
     out.push(String::new());
     out.push("  condition:".into());
-    let mut cond = vec![
-        "$e".to_string(),
-        format!("${} >= {}", rule.threshold.measure, rule.threshold.gte),
-    ];
+    let mut cond = vec!["$e".to_string()];
+    match &rule.pivot {
+        Some(p) => cond.push(format!("$idr_sources >= {}", p.min)),
+        None => cond.push(format!(
+            "${} >= {}",
+            rule.threshold.measure, rule.threshold.gte
+        )),
+    }
     cond.extend(cx.requires().iter().map(|c| mcond(cx, c)));
     out.push(format!("    {}", cond.join(" and ")));
     out.push("}".into());
