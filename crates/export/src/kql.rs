@@ -674,94 +674,20 @@ fn sliding(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     s.push("let InEpisode = Episodes".into());
     s.push(format!("| join kind=inner Probes on {on}"));
     s.push("| where TimeGenerated > EpisodeStart and TimeGenerated <= EpisodeEnd;".into());
-    // Confirmed measures.
-    let confirmed: Vec<&Measure> = rule
-        .measures
-        .iter()
-        .filter(|m| matches!(m.func, MeasureFn::Confirmed | MeasureFn::ConfirmedSignins))
-        .collect();
-    let mut joins = Vec::new();
-    if !confirmed.is_empty() && rule.confirm.is_some() {
-        s.push("let Bounds = InEpisode".into());
-        s.push(format!(
-            "| summarize FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated) by {on};"
-        ));
-    }
-    for m in confirmed {
-        let name = pascal(&m.name);
-        let r = mref(cx, m)?;
-        let cond = m
-            .filter
-            .as_ref()
-            .map(|p| pred(cx, p))
-            .transpose()?
-            .unwrap_or_else(|| "false".into());
-        let cap = m.cap.map(|c| format!(", {c}")).unwrap_or_default();
-        s.push(format!("let {name}Probe = InEpisode"));
-        s.push(format!("| where {cond}"));
-        s.push(format!(
-            "| project {on}, Identity = {r}, ConfirmTime = TimeGenerated;"
-        ));
-        let mut legs = vec![format!("{name}Probe")];
-        if let Some(c) = &rule.confirm {
-            s.push(format!(
+    let joins = measure_lists(
+        cx,
+        &mut s,
+        &Lists {
+            rel: "InEpisode",
+            on: &on,
+            group: &on,
+            window: "windowLength",
+            comment: format!(
                 "// accounts the source probed and then signed in to, within {w} after the episode"
-            ));
-            s.push(format!("let {name}Later = Source"));
-            s.push(format!("| where {}", pred(cx, c)?));
-            s.push(format!(
-                "| project {on}, Identity = {r}, ConfirmTime = TimeGenerated"
-            ));
-            if m.any_identity {
-                // Any success from the source during the episode confirms
-                // its account (probed or not), as the engine does.
-                s.push(format!("| join kind=inner Bounds on {on}"));
-                s.push(
-                    "| where ConfirmTime >= FirstSeen and ConfirmTime <= LastSeen + windowLength"
-                        .into(),
-                );
-            } else {
-                // A success confirms an account only at or after that
-                // account's own first probe, as the engine does.
-                s.push(format!("| join kind=inner (InEpisode | summarize FirstProbe = min(TimeGenerated) by {on}, Identity = {r}) on {on}, Identity"));
-                s.push(format!("| join kind=inner Bounds on {on}"));
-                s.push(
-                    "| where ConfirmTime >= FirstProbe and ConfirmTime <= LastSeen + windowLength"
-                        .into(),
-                );
-            }
-            s.push(format!("| project {on}, Identity, ConfirmTime;"));
-            legs.push(format!("{name}Later"));
-        }
-        s.push(format!("let {name}List = union {}", legs.join(", ")));
-        s.push("| where isnotempty(Identity)".into());
-        s.push(format!(
-            "| summarize ConfirmTime = min(ConfirmTime) by {on}, Identity"
-        ));
-        s.push("| order by ConfirmTime asc".into());
-        if m.func == MeasureFn::ConfirmedSignins {
-            s.push(format!("| summarize {name} = make_list(bag_pack(\"account\", Identity, \"time\", ConfirmTime){cap}) by {on};"));
-        } else {
-            s.push(format!(
-                "| summarize {name} = make_list(Identity{cap}) by {on};"
-            ));
-        }
-        joins.push(name);
-    }
-    for m in rule.measures.iter().filter(|m| m.func == MeasureFn::MaxPer) {
-        let name = pascal(&m.name);
-        let r = mref(cx, m)?;
-        let per = m
-            .per
-            .ok_or_else(|| cx.unsupported(format!("measure `{}` needs `per`", m.name)))?;
-        let pr = col(cx, per)?;
-        s.push(format!("let {name}List = InEpisode"));
-        s.push(format!(
-            "| summarize PerCount = count_distinctif({r}, isnotempty({r})) by {on}, PerValue = {pr}"
-        ));
-        s.push(format!("| summarize {name} = max(PerCount) by {on};"));
-        joins.push(name);
-    }
+            ),
+            set: None,
+        },
+    )?;
     s.push("InEpisode".into());
     s.push("| order by TimeGenerated asc".into());
     let (_, aggs) = aggregations(cx, true)?;
@@ -773,20 +699,7 @@ fn sliding(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     s.push("    LastSeen = max(TimeGenerated),".into());
     s.push("    PeakWindowValue = max(PeakWindowValue)".into());
     s.push(format!("    by {on}"));
-    for name in &joins {
-        s.push(format!("| join kind=leftouter {name}List on {on}"));
-        let empty = if rule
-            .measure(&crate::common::snake(name))
-            .is_some_and(|m| m.func == MeasureFn::MaxPer)
-        {
-            "0"
-        } else {
-            "dynamic([])"
-        };
-        s.push(format!(
-            "| extend {name} = iff(isnull({name}), {empty}, {name})"
-        ));
-    }
+    join_lists(cx, &mut s, &joins, &on);
     let mut post = post_extends(cx)?;
     post.push(format!("{} = {}", severity_col(cx), severity_expr(cx)));
     for p in &post {
@@ -1018,103 +931,29 @@ fn tumbling(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     s.push(format!(
         "| summarize ThresholdCrossedAt = min(StepTime) by {g};"
     ));
-    let confirmed: Vec<&Measure> = rule
-        .measures
-        .iter()
-        .filter(|m| matches!(m.func, MeasureFn::Confirmed | MeasureFn::ConfirmedSignins))
-        .collect();
-    let mut joins = Vec::new();
-    if !confirmed.is_empty() && rule.confirm.is_some() {
-        s.push("let Bounds = InGroup".into());
-        s.push(format!(
-            "| summarize FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated) by {g};"
-        ));
-    }
-    for m in confirmed {
-        let name = pascal(&m.name);
-        let r = mref(cx, m)?;
-        let cond = m
-            .filter
-            .as_ref()
-            .map(|p| pred(cx, p))
-            .transpose()?
-            .unwrap_or_else(|| "false".into());
-        let cap = m.cap.map(|c| format!(", {c}")).unwrap_or_default();
-        s.push(format!("let {name}Probe = InGroup"));
-        s.push(format!("| where {cond}"));
-        s.push(format!(
-            "| project {g}, Identity = {r}, ConfirmTime = TimeGenerated;"
-        ));
-        let mut legs = vec![format!("{name}Probe")];
-        if let Some(c) = &rule.confirm {
-            let in_set = match (&rule.pivot, &set_col) {
-                (Some(p), Some(set)) => format!(
-                    " and array_index_of(split({set}, \",\"), {}) >= 0",
-                    col(cx, p.collect)?
-                ),
-                _ => String::new(),
-            };
-            let extra = match &rule.pivot {
-                Some(p) => format!(", {}", col(cx, p.collect)?),
-                None => String::new(),
-            };
-            s.push(format!(
+    let set = match (&rule.pivot, &set_col) {
+        (Some(p), Some(set)) => Some((set.clone(), col(cx, p.collect)?)),
+        _ => None,
+    };
+    let joins = measure_lists(
+        cx,
+        &mut s,
+        &Lists {
+            rel: "InGroup",
+            on: &on,
+            group: &g,
+            window: "bucketLength",
+            comment: format!(
                 "// accounts probed and then signed in to{}, within {b} after the bin's last probe",
-                if rule.pivot.is_some() {
+                if set.is_some() {
                     " from one of the set's sources"
                 } else {
                     ""
                 }
-            ));
-            s.push(format!("let {name}Later = Source"));
-            s.push(format!("| where {}", pred(cx, c)?));
-            s.push(format!(
-                "| project {on}, Identity = {r}, ConfirmTime = TimeGenerated{extra}"
-            ));
-            if m.any_identity {
-                s.push(format!("| join kind=inner Bounds on {on}"));
-                s.push(format!(
-                    "| where ConfirmTime >= FirstSeen and ConfirmTime <= LastSeen + bucketLength{in_set}"
-                ));
-            } else {
-                s.push(format!("| join kind=inner (InGroup | summarize FirstProbe = min(TimeGenerated) by {g}, Identity = {r}) on {on}, Identity"));
-                s.push(format!("| join kind=inner Bounds on {g}"));
-                s.push(format!(
-                    "| where ConfirmTime >= FirstProbe and ConfirmTime <= LastSeen + bucketLength{in_set}"
-                ));
-            }
-            s.push(format!("| project {g}, Identity, ConfirmTime;"));
-            legs.push(format!("{name}Later"));
-        }
-        s.push(format!("let {name}List = union {}", legs.join(", ")));
-        s.push("| where isnotempty(Identity)".into());
-        s.push(format!(
-            "| summarize ConfirmTime = min(ConfirmTime) by {g}, Identity"
-        ));
-        s.push("| order by ConfirmTime asc".into());
-        if m.func == MeasureFn::ConfirmedSignins {
-            s.push(format!("| summarize {name} = make_list(bag_pack(\"account\", Identity, \"time\", ConfirmTime){cap}) by {g};"));
-        } else {
-            s.push(format!(
-                "| summarize {name} = make_list(Identity{cap}) by {g};"
-            ));
-        }
-        joins.push(name);
-    }
-    for m in rule.measures.iter().filter(|m| m.func == MeasureFn::MaxPer) {
-        let name = pascal(&m.name);
-        let r = mref(cx, m)?;
-        let per = m
-            .per
-            .ok_or_else(|| cx.unsupported(format!("measure `{}` needs `per`", m.name)))?;
-        let pr = col(cx, per)?;
-        s.push(format!("let {name}List = InGroup"));
-        s.push(format!(
-            "| summarize PerCount = count_distinctif({r}, isnotempty({r})) by {g}, PerValue = {pr}"
-        ));
-        s.push(format!("| summarize {name} = max(PerCount) by {g};"));
-        joins.push(name);
-    }
+            ),
+            set,
+        },
+    )?;
     s.push("InGroup".into());
     s.push("| order by TimeGenerated asc".into());
     let (_, aggs) = aggregations(cx, true)?;
@@ -1152,20 +991,7 @@ fn tumbling(cx: &mut Cx<'_>) -> Result<String, ExportError> {
         extra_cols.push("Bar".into());
     }
     s.push(format!("| join kind=leftouter Crossing on {g}"));
-    for name in &joins {
-        s.push(format!("| join kind=leftouter {name}List on {g}"));
-        let empty = if rule
-            .measure(&crate::common::snake(name))
-            .is_some_and(|m| m.func == MeasureFn::MaxPer)
-        {
-            "0"
-        } else {
-            "dynamic([])"
-        };
-        s.push(format!(
-            "| extend {name} = iff(isnull({name}), {empty}, {name})"
-        ));
-    }
+    join_lists(cx, &mut s, &joins, &g);
     let mut post = post_extends(cx)?;
     post.push(format!("{} = {}", severity_col(cx), severity_expr(cx)));
     for p in &post {
@@ -1184,4 +1010,143 @@ fn tumbling(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     s.push(projection(cx, &shown, &extra));
     s.push(order(cx));
     Ok(s.join("\n"))
+}
+
+/// Where the per-group lists of a sliding or tumbling query come from.
+struct Lists<'a> {
+    /// The relation of the group's probe rows (`InEpisode`, `InGroup`).
+    rel: &'a str,
+    /// The key columns (joins with the source).
+    on: &'a str,
+    /// The group columns (the key, plus the bin and set for tumbling rules).
+    group: &'a str,
+    /// The `let` holding the window length.
+    window: &'a str,
+    /// The comment over each later-confirmation leg.
+    comment: String,
+    /// Pivot rules: (set column, collect column): confirmations come from
+    /// the set's sources only.
+    set: Option<(String, String)>,
+}
+
+/// The `let`s of the confirmed and max_per measures of one group relation;
+/// returns the measure columns to join in (`<Name>List`).
+fn measure_lists(
+    cx: &Cx<'_>,
+    s: &mut Vec<String>,
+    l: &Lists<'_>,
+) -> Result<Vec<String>, ExportError> {
+    let rule = cx.rule;
+    let (rel, on, g, window) = (l.rel, l.on, l.group, l.window);
+    let confirmed: Vec<&Measure> = rule
+        .measures
+        .iter()
+        .filter(|m| matches!(m.func, MeasureFn::Confirmed | MeasureFn::ConfirmedSignins))
+        .collect();
+    let mut joins = Vec::new();
+    if !confirmed.is_empty() && rule.confirm.is_some() {
+        s.push(format!("let Bounds = {rel}"));
+        s.push(format!(
+            "| summarize FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated) by {g};"
+        ));
+    }
+    let (in_set, extra) = match &l.set {
+        Some((set, coll)) => (
+            format!(" and array_index_of(split({set}, \",\"), {coll}) >= 0"),
+            format!(", {coll}"),
+        ),
+        None => (String::new(), String::new()),
+    };
+    for m in confirmed {
+        let name = pascal(&m.name);
+        let r = mref(cx, m)?;
+        let cond = m
+            .filter
+            .as_ref()
+            .map(|p| pred(cx, p))
+            .transpose()?
+            .unwrap_or_else(|| "false".into());
+        let cap = m.cap.map(|c| format!(", {c}")).unwrap_or_default();
+        s.push(format!("let {name}Probe = {rel}"));
+        s.push(format!("| where {cond}"));
+        s.push(format!(
+            "| project {g}, Identity = {r}, ConfirmTime = TimeGenerated;"
+        ));
+        let mut legs = vec![format!("{name}Probe")];
+        if let Some(c) = &rule.confirm {
+            s.push(l.comment.clone());
+            s.push(format!("let {name}Later = Source"));
+            s.push(format!("| where {}", pred(cx, c)?));
+            s.push(format!(
+                "| project {on}, Identity = {r}, ConfirmTime = TimeGenerated{extra}"
+            ));
+            if m.any_identity {
+                // Any success from the source during the group confirms
+                // its account (probed or not), as the engine does.
+                s.push(format!("| join kind=inner Bounds on {on}"));
+                s.push(format!(
+                    "| where ConfirmTime >= FirstSeen and ConfirmTime <= LastSeen + {window}{in_set}"
+                ));
+            } else {
+                // A success confirms an account only at or after that
+                // account's own first probe, as the engine does.
+                s.push(format!("| join kind=inner ({rel} | summarize FirstProbe = min(TimeGenerated) by {g}, Identity = {r}) on {on}, Identity"));
+                s.push(format!("| join kind=inner Bounds on {g}"));
+                s.push(format!(
+                    "| where ConfirmTime >= FirstProbe and ConfirmTime <= LastSeen + {window}{in_set}"
+                ));
+            }
+            s.push(format!("| project {g}, Identity, ConfirmTime;"));
+            legs.push(format!("{name}Later"));
+        }
+        s.push(format!("let {name}List = union {}", legs.join(", ")));
+        s.push("| where isnotempty(Identity)".into());
+        s.push(format!(
+            "| summarize ConfirmTime = min(ConfirmTime) by {g}, Identity"
+        ));
+        s.push("| order by ConfirmTime asc".into());
+        if m.func == MeasureFn::ConfirmedSignins {
+            s.push(format!("| summarize {name} = make_list(bag_pack(\"account\", Identity, \"time\", ConfirmTime){cap}) by {g};"));
+        } else {
+            s.push(format!(
+                "| summarize {name} = make_list(Identity{cap}) by {g};"
+            ));
+        }
+        joins.push(name);
+    }
+    for m in rule.measures.iter().filter(|m| m.func == MeasureFn::MaxPer) {
+        let name = pascal(&m.name);
+        let r = mref(cx, m)?;
+        let per = m
+            .per
+            .ok_or_else(|| cx.unsupported(format!("measure `{}` needs `per`", m.name)))?;
+        let pr = col(cx, per)?;
+        s.push(format!("let {name}List = {rel}"));
+        s.push(format!(
+            "| summarize PerCount = count_distinctif({r}, isnotempty({r})) by {g}, PerValue = {pr}"
+        ));
+        s.push(format!("| summarize {name} = max(PerCount) by {g};"));
+        joins.push(name);
+    }
+    Ok(joins)
+}
+
+/// Joins the measure lists of [`measure_lists`] to the group rows (absent:
+/// an empty list, or 0 for `max_per`).
+fn join_lists(cx: &Cx<'_>, s: &mut Vec<String>, joins: &[String], group: &str) {
+    for name in joins {
+        s.push(format!("| join kind=leftouter {name}List on {group}"));
+        let empty = if cx
+            .rule
+            .measure(&crate::common::snake(name))
+            .is_some_and(|m| m.func == MeasureFn::MaxPer)
+        {
+            "0"
+        } else {
+            "dynamic([])"
+        };
+        s.push(format!(
+            "| extend {name} = iff(isnull({name}), {empty}, {name})"
+        ));
+    }
 }

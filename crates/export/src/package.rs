@@ -276,7 +276,11 @@ fn sentinel(r: &Rule, profile: Profile) -> Result<String, ExportError> {
     // Tenant-wide rules have no source column: their sources are listed
     // (`Members`), and all rows of a run are one alert.
     let keyless = r.key.is_empty();
-    let ip = if keyless { "SourceAddress".to_string() } else { ip };
+    let ip = if keyless {
+        "SourceAddress".to_string()
+    } else {
+        ip
+    };
     if keyless {
         let _ = writeln!(
             y,
@@ -286,10 +290,7 @@ fn sentinel(r: &Rule, profile: Profile) -> Result<String, ExportError> {
             y,
             "  | mv-expand TargetAccount = UserList to typeof(string)"
         );
-        let _ = writeln!(
-            y,
-            "  | mv-expand SourceAddress = Members to typeof(string)"
-        );
+        let _ = writeln!(y, "  | mv-expand SourceAddress = Members to typeof(string)");
     } else {
         let _ = writeln!(
             y,
