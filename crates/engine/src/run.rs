@@ -319,13 +319,7 @@ impl<'e> Run<'e> {
             // of a completed sign-in until `within` has passed: such recent
             // rows are *pending*. Everything else is evaluated up to the
             // watermark; only finality (closing, eviction) waits `within`.
-            let pending_after = rule.completed.as_ref().map(|c| sub(watermark, c.within));
-            let is_pending = |e: &Event| {
-                rule.completed.as_ref().is_some_and(|c| {
-                    pending_after.is_some_and(|p| e.time > p)
-                        && c.filter.eval(e, rule.missing_as_empty)
-                })
-            };
+            let pending_after = pending_after(rule, watermark);
             let final_wm = pending_after.unwrap_or(watermark);
             let horizon = sub(final_wm, window);
             let keys: Vec<Key> = self.rules[i]
@@ -335,26 +329,11 @@ impl<'e> Run<'e> {
                 .map(|(k, _)| k.clone())
                 .collect();
             for key in keys {
-                if let Some(cap) = self.engine.max_events_per_key
-                    && let Some(g) = self.rules[i].groups.get_mut(&key)
-                {
-                    let n = keep_latest(&mut g.events, cap, canonical_cmp)
-                        + keep_latest(&mut g.confirms, cap, confirm::canonical_cmp);
-                    self.rules[i].evicted += n;
-                    self.retained -= n;
-                }
+                self.cap_key(i, &key);
                 let (found, evict_before, first_pending) = {
                     let g = &self.rules[i].groups[&key];
-                    let first_pending = g
-                        .events
-                        .iter()
-                        .filter(|e| e.time <= watermark && is_pending(e))
-                        .map(|e| e.time)
-                        .min();
-                    let mut evs = prepared(rule, &g.events, &g.confirms, &mut 0);
-                    evs.retain(|e| e.time <= watermark && !is_pending(e));
-                    let mut conf: Vec<&Confirm> = g.confirms.iter().map(|e| e.as_ref()).collect();
-                    conf.sort_by_key(|e| e.time());
+                    let (evs, conf, first_pending) =
+                        streaming_view(rule, g, watermark, pending_after);
                     let found = self.episode_findings(rule, &key, &evs, &conf);
                     // Everything before the first still-open episode (or
                     // older than the horizon when none is open) is final.
@@ -406,12 +385,7 @@ impl<'e> Run<'e> {
     fn advance_tumbling(&mut self, i: usize, watermark: Timestamp, out: &mut Vec<FindingUpdate>) {
         let rule = &self.engine.rules[i];
         let len = rule.window.length;
-        let pending_after = rule.completed.as_ref().map(|c| sub(watermark, c.within));
-        let is_pending = |e: &Event| {
-            rule.completed.as_ref().is_some_and(|c| {
-                pending_after.is_some_and(|p| e.time > p) && c.filter.eval(e, rule.missing_as_empty)
-            })
-        };
+        let pending_after = pending_after(rule, watermark);
         let final_wm = pending_after.unwrap_or(watermark);
         let fb = bucket_of(final_wm, len);
         let complete = |b: i64| bucket_start(b.saturating_add(1), len) <= final_wm;
@@ -428,26 +402,10 @@ impl<'e> Run<'e> {
             .map(|(k, _)| k.clone())
             .collect();
         for key in keys {
-            if let Some(cap) = self.engine.max_events_per_key
-                && let Some(g) = self.rules[i].groups.get_mut(&key)
-            {
-                let n = keep_latest(&mut g.events, cap, canonical_cmp)
-                    + keep_latest(&mut g.confirms, cap, confirm::canonical_cmp);
-                self.rules[i].evicted += n;
-                self.retained -= n;
-            }
+            self.cap_key(i, &key);
             let (found, first_pending, done_values) = {
                 let g = &self.rules[i].groups[&key];
-                let first_pending = g
-                    .events
-                    .iter()
-                    .filter(|e| e.time <= watermark && is_pending(e))
-                    .map(|e| e.time)
-                    .min();
-                let mut evs = prepared(rule, &g.events, &g.confirms, &mut 0);
-                evs.retain(|e| e.time <= watermark && !is_pending(e));
-                let mut conf: Vec<&Confirm> = g.confirms.iter().map(|e| e.as_ref()).collect();
-                conf.sort_by_key(|e| e.time());
+                let (evs, conf, first_pending) = streaming_view(rule, g, watermark, pending_after);
                 let found = self.tumbling_findings(rule, &key, &evs, &conf, &g.history);
                 // Threshold values of the buckets about to be evicted.
                 let mut done_values: BTreeMap<i64, u64> = BTreeMap::new();
@@ -491,6 +449,18 @@ impl<'e> Run<'e> {
             if g.events.is_empty() && g.confirms.is_empty() && g.history.is_empty() {
                 st.groups.remove(&key);
             }
+        }
+    }
+
+    /// Applies the state cap to one key of rule `i` (streaming).
+    fn cap_key(&mut self, i: usize, key: &Key) {
+        if let Some(cap) = self.engine.max_events_per_key
+            && let Some(g) = self.rules[i].groups.get_mut(key)
+        {
+            let n = keep_latest(&mut g.events, cap, canonical_cmp)
+                + keep_latest(&mut g.confirms, cap, confirm::canonical_cmp);
+            self.rules[i].evicted += n;
+            self.retained -= n;
         }
     }
 
@@ -947,6 +917,42 @@ fn prepared<'a>(
         *dups += (before - evs.len()) as u64;
     }
     evs
+}
+
+/// Streaming: a rule that drops completed sign-ins cannot tell a row that
+/// matches the completion condition (an MFA interrupt) from part of a
+/// completed sign-in until `within` has passed: rows after this instant are
+/// *pending*.
+fn pending_after(rule: &Rule, watermark: Timestamp) -> Option<Timestamp> {
+    rule.completed.as_ref().map(|c| sub(watermark, c.within))
+}
+
+fn is_pending(rule: &Rule, after: Option<Timestamp>, e: &Event) -> bool {
+    rule.completed.as_ref().is_some_and(|c| {
+        after.is_some_and(|p| e.time > p) && c.filter.eval(e, rule.missing_as_empty)
+    })
+}
+
+/// A key as a streaming evaluation sees it: the prepared probes up to the
+/// watermark without pending rows, the confirmations in time order, and
+/// the time of the first pending row.
+fn streaming_view<'a>(
+    rule: &Rule,
+    g: &'a KeyState,
+    watermark: Timestamp,
+    pending_after: Option<Timestamp>,
+) -> (Vec<&'a Event>, Vec<&'a Confirm>, Option<Timestamp>) {
+    let first_pending = g
+        .events
+        .iter()
+        .filter(|e| e.time <= watermark && is_pending(rule, pending_after, e))
+        .map(|e| e.time)
+        .min();
+    let mut evs = prepared(rule, &g.events, &g.confirms, &mut 0);
+    evs.retain(|e| e.time <= watermark && !is_pending(rule, pending_after, e));
+    let mut conf: Vec<&Confirm> = g.confirms.iter().map(|e| e.as_ref()).collect();
+    conf.sort_by_key(|e| e.time());
+    (evs, conf, first_pending)
 }
 
 /// Keeps the latest `cap` events (canonical order) and returns how many

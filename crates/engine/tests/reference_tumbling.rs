@@ -258,6 +258,9 @@ struct SharedRow {
     critical: bool,
 }
 
+/// An account's sources and rows in one bucket.
+type Sources<'a> = (BTreeSet<String>, Vec<&'a Event>);
+
 fn reference_shared(
     evs: &[Event],
     len: i64,
@@ -295,7 +298,7 @@ fn reference_shared(
         ))
     });
     // Per bucket and account: its sources and rows.
-    let mut per: BTreeMap<(i64, String), (BTreeSet<String>, Vec<&Event>)> = BTreeMap::new();
+    let mut per: BTreeMap<(i64, String), Sources<'_>> = BTreeMap::new();
     for e in &probes {
         let (Some(u), Some(ip)) = (e.user.as_deref(), e.source_ip.as_deref()) else {
             continue;
