@@ -756,7 +756,7 @@ fn a_100_mb_line_is_rejected_without_stopping_the_file() {
         o.rejects(0),
         vec![(
             2,
-            "record too large: 104857600 bytes, over the limit of 67108864 bytes (raise max_record_bytes if it is genuine)".to_string()
+            "record too large: 104857600 bytes, over the limit of 67108864 bytes (raise --max-record-bytes if it is genuine)".to_string()
         )]
     );
     assert_eq!(o.counts(1), (1, 0, 1));
@@ -973,7 +973,7 @@ fn the_decompression_cap_stops_a_bomb() {
     let note = r.error.expect("note");
     assert!(
         note.contains(
-            "gzip data expands beyond the limit of 1048576 bytes (max_decompressed_bytes)"
+            "gzip data expands beyond the limit of 1048576 bytes (--max-decompressed-bytes)"
         ),
         "{note}"
     );
@@ -1355,7 +1355,7 @@ fn a_compressed_document_is_read_into_memory_only_up_to_the_cap() {
     assert!(
         note.contains(
             "gzip data holds a JSON document, XML or EVTX file larger than 1048576 bytes"
-        ) && note.contains("(max_document_bytes)"),
+        ) && note.contains("(--max-document-bytes)"),
         "{note}"
     );
     // The same document uncompressed is read whole.

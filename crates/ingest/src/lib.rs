@@ -57,10 +57,12 @@ pub struct IngestOptions {
     pub strict: bool,
     /// Largest single record (NDJSON line, array element, CSV row) accepted,
     /// in bytes; larger records are rejected without being buffered whole.
-    /// Default 64 MiB.
+    /// Default 64 MiB (`idrecon hunt --max-record-bytes`; reject reasons
+    /// name the option).
     pub max_record_bytes: usize,
     /// Most bytes a compressed file may expand to; reading stops there and
-    /// the file gets an error note. Default 16 GiB.
+    /// the file gets an error note. Default 16 GiB
+    /// (`idrecon hunt --max-decompressed-bytes`).
     pub max_decompressed_bytes: u64,
     /// Largest part of a compressed file read into memory whole: a JSON
     /// document (array or envelope, also one on a single line), Windows

@@ -248,7 +248,7 @@ pub(crate) fn read_to_end(ctx: &mut Ctx<'_>, r: &mut dyn Read) -> Vec<u8> {
     if v.len() as u64 > cap {
         v.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
         ctx.file_error(format!(
-            "{kind} data holds a JSON document, XML or EVTX file larger than {cap} bytes, which would be read into memory whole (max_document_bytes); reading stopped there — decompress the file first, or convert JSON to NDJSON (one record per line), which is read record by record"
+            "{kind} data holds a JSON document, XML or EVTX file larger than {cap} bytes, which would be read into memory whole (--max-document-bytes); reading stopped there — raise the limit, decompress the file first, or convert JSON to NDJSON (one record per line), which is read record by record"
         ));
     }
     v
@@ -332,7 +332,7 @@ impl<R: Read> Read for Counted<R> {
                 Ok(0) => Ok(0),
                 Ok(_) => {
                     let msg = format!(
-                        "{} data expands beyond the limit of {} bytes (max_decompressed_bytes); reading stopped there — raise the limit if the file is genuine",
+                        "{} data expands beyond the limit of {} bytes (--max-decompressed-bytes); reading stopped there — raise the limit if the file is genuine",
                         self.kind.unwrap_or("compressed"),
                         self.limit
                     );
