@@ -291,3 +291,43 @@ fn ndjson_cut_mid_line_rejects_only_the_partial_line() {
         rejects(&r)
     );
 }
+
+#[test]
+fn csv_rows_over_the_record_limit_are_skipped_and_reading_goes_on() {
+    // Line 3 starts a row whose quoted user agent (with a doubled quote
+    // and three line breaks, one of them CRLF) runs to line 6; it is
+    // over the 120-byte limit. The rows after it keep their physical
+    // line numbers.
+    let long = format!("{}\n\"\"x\r\nmore\nend", "A".repeat(100));
+    let text = format!(
+        "TimeGenerated,UserPrincipalName,ResultType,UserAgent\n\
+         2024-05-01T10:00:00Z,a@contoso.com,50126,curl\n\
+         2024-05-01T10:00:01Z,b@contoso.com,50126,\"{long}\"\n\
+         \n\
+         2024-05-01T10:00:02Z,c@contoso.com,50126,\"quoted, short\"\r\n\
+         2024-05-01T10:00:03Z,d@contoso.com,50126,\"{long}\"\n\
+         2024-05-01T10:00:04Z,e@contoso.com,50126,wget"
+    );
+    let (r, ev) = read_bytes("la.csv", text.as_bytes(), &opts(120)).expect("reads");
+    assert_eq!(r.shape, "Log Analytics CSV");
+    assert_eq!((r.stats.read, r.stats.used, r.stats.rejected), (5, 3, 2));
+    assert_eq!(r.error, None);
+    assert_eq!(records(&ev), [2, 8, 13]);
+    assert_eq!(ev[1].user_agent.as_deref(), Some("quoted, short"));
+    assert_eq!(ev[2].user_agent.as_deref(), Some("wget"));
+    // Field bytes: 20 (time) + 13 (user) + 5 (code) + 113 (agent, the
+    // doubled quote read as one).
+    let reason = "record too large: 151 bytes, over the limit of 120 bytes (raise --max-record-bytes if it is genuine)";
+    assert_eq!(
+        rejects(&r),
+        vec![(3, reason.to_string()), (9, reason.to_string())]
+    );
+    // With room for it the long row is used, its field intact.
+    let (r, ev) = read_bytes("la.csv", text.as_bytes(), &opts(1024)).expect("reads");
+    assert_eq!((r.stats.read, r.stats.used), (5, 5));
+    assert_eq!(records(&ev), [2, 3, 8, 9, 13]);
+    assert_eq!(
+        ev[1].user_agent.as_deref(),
+        Some(format!("{}\n\"x\r\nmore\nend", "A".repeat(100)).as_str())
+    );
+}
