@@ -83,9 +83,10 @@ pub struct LimitArgs {
     /// note and the records before are used. Default 16GiB.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_decompressed_bytes: Option<u64>,
-    /// Largest Windows event XML or EVTX file read into memory whole from
-    /// a compressed file; reading stops there with a note. JSON documents
-    /// are read record by record and are not limited by it. Default 1GiB.
+    /// Largest Windows event XML, EVTX or UTF-16 file read into memory
+    /// whole from a compressed file; reading stops there with a note. JSON
+    /// documents are read record by record and are not limited by it.
+    /// Default 1GiB.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_document_bytes: Option<u64>,
     /// Engine state cap: the most events (probes and confirmations each)

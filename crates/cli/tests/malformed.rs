@@ -1361,45 +1361,82 @@ fn a_directory_loop_through_symlinks_reads_each_file_once() {
     assert_eq!(o.code, 0);
 }
 
-/// `max_document_bytes` (default 1 GiB): a compressed JSON document is read
-/// into memory only up to the cap, the records before the cut are used and
-/// the file says why it stopped. Before this cap a 1 MB gzip of `[` and
-/// 1 GiB of spaces took 1.2 GB of memory (bounded only by the 16 GiB
-/// `max_decompressed_bytes`).
+/// JSON documents are read record by record, compressed or not, so
+/// `max_document_bytes` (what is read into memory whole from a compressed
+/// file: event XML, EVTX) does not cut them any more: a gzip of two records,
+/// 64 MiB of spaces and a third record, read with a 1 MiB cap, gives all
+/// three records (the cap stopped it after two before); a trailing comma
+/// found after the spaces is reported where it is; and the cap still stops
+/// event XML.
 #[test]
-fn a_compressed_document_is_read_into_memory_only_up_to_the_cap() {
+fn a_compressed_document_larger_than_max_document_bytes_is_read_fully() {
     use idrecon_ingest::{IngestOptions, InputFile, read_file};
     let dir = tempfile::tempdir().expect("tempdir");
     let opts = IngestOptions {
         max_document_bytes: 1 << 20,
         ..IngestOptions::default()
     };
+    let read = |p: &Path| {
+        let mut records = Vec::new();
+        let r = read_file(&InputFile::from_path(p), 0, &opts, &mut |e| {
+            records.push(e.origin.record)
+        })
+        .expect("non-strict");
+        assert!(r.stats.reconciles());
+        assert_eq!(r.stats.used, records.len() as u64);
+        (r, records)
+    };
     let prefix = format!("[{},{},", row(0, "a@contoso.com"), row(1, "b@contoso.com"));
     let runs = (64 << 20) / 258;
     let doc = write(
         dir.path(),
-        "bomb.json.gz",
+        "big.json.gz",
+        &gzip_bomb(
+            prefix.as_bytes(),
+            b" ",
+            runs,
+            format!("{}]", row(2, "c@contoso.com")).as_bytes(),
+        ),
+    );
+    let (r, records) = read(&doc);
+    assert_eq!(r.shape, "Log Analytics rows (JSON array)");
+    assert_eq!((r.stats.read, r.stats.rejected, r.error), (3, 0, None));
+    assert_eq!(records, [1, 2, 3]);
+
+    // `,]` after the spaces: the two records are used, the defect is placed
+    // after the spaces (one line: column = the bytes up to the `]`).
+    let doc = write(
+        dir.path(),
+        "comma.json.gz",
         &gzip_bomb(prefix.as_bytes(), b" ", runs, b"]"),
     );
-    let mut n = 0u64;
-    let r = read_file(&InputFile::from_path(&doc), 0, &opts, &mut |_| n += 1).expect("non-strict");
-    assert!(r.stats.reconciles());
-    assert_eq!((r.stats.read, r.stats.used, n), (2, 2, 2));
+    let (r, records) = read(&doc);
+    assert_eq!(records, [1, 2]);
+    assert_eq!(
+        r.stats.rejects[0].reason,
+        format!(
+            "invalid JSON at line 1, column {}: expected value; the rest of this JSON value was skipped and the rest of the file was skipped",
+            prefix.len() + 1 + 258 * runs + 1
+        )
+    );
+    assert_eq!((r.stats.read, r.stats.rejects[0].record), (3, 3));
+
+    // Event XML is still read whole, up to the cap.
+    let event = "<Event><System><EventID>4625</EventID><TimeCreated SystemTime=\"2024-05-01T10:00:00Z\"/></System><EventData><Data Name=\"TargetUserName\">u</Data></EventData></Event>\n";
+    let xml = write(
+        dir.path(),
+        "events.xml.gz",
+        &gzip_bomb(event.as_bytes(), b" ", runs, event.as_bytes()),
+    );
+    let (r, records) = read(&xml);
+    assert_eq!(records, [1]);
     let note = r.error.expect("note");
     assert!(
-        note.contains(
-            "gzip data holds a JSON document, XML or EVTX file larger than 1048576 bytes"
-        ) && note.contains("(--max-document-bytes)"),
+        note.starts_with(
+            "gzip data holds an event XML, EVTX or UTF-16 file larger than 1048576 bytes, which would be read into memory whole (--max-document-bytes)"
+        ),
         "{note}"
     );
-    // The same document uncompressed is read whole.
-    let plain = write(
-        dir.path(),
-        "small.json",
-        format!("{prefix}{}]", row(2, "c@contoso.com")).as_bytes(),
-    );
-    let r = read_file(&InputFile::from_path(&plain), 0, &opts, &mut |_| {}).expect("read");
-    assert_eq!((r.stats.read, r.stats.used, r.error), (3, 3, None));
 }
 
 /// Log injection through key and element names: a reject reason quotes a
