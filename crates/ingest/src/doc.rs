@@ -48,23 +48,34 @@ fn stop<E: de::Error>() -> E {
     E::custom(STOP)
 }
 
-/// Reads a JSON document from `src`; `line_base` lines precede it in the
-/// file. Records are numbered 1, 2, … across the whole document.
-pub(crate) fn read_document(ctx: &mut Ctx<'_>, src: Box<dyn BufRead>, line_base: u64) {
+/// Reads a JSON document: the bytes `head` already read, then `src`;
+/// `line_base` lines precede it in the file. Records are numbered 1, 2, …
+/// across the whole document.
+pub(crate) fn read_document(
+    ctx: &mut Ctx<'_>,
+    head: Vec<u8>,
+    src: Box<dyn BufRead>,
+    line_base: u64,
+) {
     let window = ctx.opts.max_record_bytes.min(WINDOW);
-    read_document_with(ctx, src, line_base, window);
+    read_document_with(ctx, head, src, line_base, window);
 }
 
 /// [`read_document`] with the largest container read in memory as one
 /// piece (tests stream everything with 0).
 pub(crate) fn read_document_with(
     ctx: &mut Ctx<'_>,
+    head: Vec<u8>,
     src: Box<dyn BufRead>,
     line_base: u64,
     window: usize,
 ) {
     let max = ctx.opts.max_record_bytes;
-    let input = RefCell::new(Input::new(src, max, window));
+    let mut input = Input::new(src, max, window);
+    // Read on from there (not copied: the first line of a single-line
+    // document may be as long as the record limit).
+    input.buf = head;
+    let input = RefCell::new(input);
     let mut next = 0u64;
     loop {
         let first = {

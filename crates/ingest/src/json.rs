@@ -12,7 +12,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::fmt;
-use std::io::{self, BufRead, Cursor, Read};
+use std::io::{self, BufRead, Read};
 
 type Src = Box<dyn BufRead>;
 
@@ -41,7 +41,7 @@ pub(crate) fn read_object_stream(ctx: &mut Ctx<'_>, mut src: Src) {
         let complete = buf.last() == Some(&b'\n');
         if !complete && buf.len() > max {
             // One huge line: a single-line document such as a big envelope.
-            read_document(ctx, Box::new(Prefix::new(buf).chain(src)), line_no);
+            read_document(ctx, buf, src, line_no);
             return;
         }
         let line = trim_line(&buf);
@@ -56,7 +56,7 @@ pub(crate) fn read_object_stream(ctx: &mut Ctx<'_>, mut src: Src) {
         };
         if document {
             drop(parsed);
-            read_document(ctx, Box::new(Prefix::new(buf).chain(src)), line_no);
+            read_document(ctx, buf, src, line_no);
             return;
         }
         line_no += 1;
@@ -69,48 +69,6 @@ pub(crate) fn read_object_stream(ctx: &mut Ctx<'_>, mut src: Src) {
             read_ndjson(ctx, src, line_no);
         }
         return;
-    }
-}
-
-/// Bytes already read, handed out before the rest of the input; the buffer
-/// is freed once they have all been read.
-struct Prefix {
-    bytes: Cursor<Vec<u8>>,
-}
-
-impl Prefix {
-    fn new(bytes: Vec<u8>) -> Self {
-        Prefix {
-            bytes: Cursor::new(bytes),
-        }
-    }
-
-    fn done(&self) -> bool {
-        self.bytes.position() >= self.bytes.get_ref().len() as u64
-    }
-}
-
-impl Read for Prefix {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = self.bytes.read(out)?;
-        if self.done() {
-            self.bytes = Cursor::new(Vec::new());
-        }
-        Ok(n)
-    }
-}
-
-impl BufRead for Prefix {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        // A piece at a time, so that a reader does not copy it all at once.
-        let b = self.bytes.fill_buf()?;
-        Ok(&b[..b.len().min(64 << 10)])
-    }
-    fn consume(&mut self, n: usize) {
-        self.bytes.consume(n);
-        if self.done() {
-            self.bytes = Cursor::new(Vec::new());
-        }
     }
 }
 

@@ -128,7 +128,7 @@ fn dispatch(ctx: &mut Ctx<'_>, src: Src, allow_utf16: bool) {
         None if head.len() < SNIFF => ctx.set_container(Container::Empty),
         // Whitespace only as far as we looked: the line reader skips it.
         None | Some(b'{') => json::read_object_stream(ctx, src),
-        Some(b'[') => crate::doc::read_document(ctx, src, 0),
+        Some(b'[') => crate::doc::read_document(ctx, Vec::new(), src, 0),
         Some(b'<') => {
             ctx.set_container(Container::EventXml);
             let bytes = read_to_end(ctx, &mut src);
