@@ -3,6 +3,7 @@
 //! into this library; `eval` and the tests use the same pipeline.
 
 pub mod exportcmd;
+pub mod limits;
 pub mod pipeline;
 pub mod progress;
 pub mod simcmd;

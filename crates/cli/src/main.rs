@@ -4,7 +4,6 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use idrecon::pipeline::{HuntConfig, HuntOutcome, hunt_observed};
 use idrecon_core::Timestamp;
-use idrecon_ingest::IngestOptions;
 use idrecon_report::{
     Format, HuntReport, InputSummary, escape::terminal, guide, redact::Redactor, write_report,
 };
@@ -75,6 +74,8 @@ struct HuntArgs {
     /// Stop at the first rejected record.
     #[arg(long)]
     strict: bool,
+    #[command(flatten)]
+    limits: idrecon::limits::LimitArgs,
     /// Do not print the input summary on standard error.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -189,10 +190,8 @@ fn cmd_hunt(a: HuntArgs) -> Result<ExitCode> {
         overrides: a.selection.sets.clone(),
         rules: a.selection.rules.clone(),
         now: a.now,
-        ingest: IngestOptions {
-            strict: a.strict,
-            ..IngestOptions::default()
-        },
+        ingest: a.limits.ingest_options(a.strict),
+        max_events_per_key: a.limits.max_events_per_key,
         allowlist,
         today: None,
     };
@@ -255,7 +254,7 @@ fn cmd_hunt(a: HuntArgs) -> Result<ExitCode> {
         guide::attach(f, rule_meta.get(&f.detection), pivots);
     }
     if !a.quiet {
-        print_summary(&out);
+        print_summary(&out, a.limits.max_events_per_key);
     }
     let format = a
         .format
@@ -379,7 +378,7 @@ fn pivots_for(
     out
 }
 
-fn print_summary(out: &HuntOutcome) {
+fn print_summary(out: &HuntOutcome, max_events_per_key: Option<usize>) {
     let stderr = std::io::stderr();
     let mut e = stderr.lock();
     for f in &out.ingest.files {
@@ -409,6 +408,9 @@ fn print_summary(out: &HuntOutcome) {
     }
     for w in &out.warnings {
         let _ = writeln!(e, "warning: {}", terminal(w));
+    }
+    for l in idrecon::limits::eviction_lines(&out.run, max_events_per_key) {
+        let _ = writeln!(e, "warning: {l}");
     }
     for (name, n) in &out.allow_counts {
         let _ = writeln!(

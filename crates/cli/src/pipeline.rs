@@ -23,6 +23,9 @@ pub struct HuntConfig {
     pub now: Option<Timestamp>,
     /// Reader options.
     pub ingest: IngestOptions,
+    /// Engine state cap per rule and key
+    /// ([`EngineBuilder::max_events_per_key`]); `None`: no cap.
+    pub max_events_per_key: Option<usize>,
     /// Allowlist applied to the findings.
     pub allowlist: Option<Allowlist>,
     /// The day allowlist expiry is checked against (UTC today by default).
@@ -75,6 +78,7 @@ pub fn hunt_observed(
         .rules(catalogue.rules().iter().cloned())
         .profile(cfg.profile.as_str())
         .now(cfg.now)
+        .max_events_per_key(cfg.max_events_per_key)
         .build();
     let mut run = engine.run(files.iter().map(|f| f.display.clone()).collect());
     obs.start(&files);

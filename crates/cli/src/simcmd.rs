@@ -7,7 +7,6 @@ use crate::pipeline::{HuntConfig, hunt, load_catalogue};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use idrecon_allow::Allowlist;
-use idrecon_ingest::IngestOptions;
 use idrecon_rules::{Override, Profile};
 use idrecon_sim::eval::{EvalReport, HuntResult, InputCheck, evaluate, render_table};
 use idrecon_sim::labels::Labels;
@@ -144,6 +143,9 @@ pub struct EvalArgs {
     /// (benign findings no allowlist class covers, and unattributed findings).
     #[arg(long, value_name = "N")]
     pub max_fp: Option<usize>,
+    /// Resource limits of each hunt (as for `idrecon hunt`).
+    #[command(flatten)]
+    pub limits: crate::limits::LimitArgs,
 }
 
 fn shapes_of(spec: &str) -> Result<(Vec<Shape>, bool)> {
@@ -363,11 +365,26 @@ pub fn eval(a: EvalArgs) -> Result<ExitCode> {
             overrides: a.sets.clone(),
             rules: Vec::new(),
             now: None,
-            ingest: IngestOptions::default(),
+            ingest: a.limits.ingest_options(false),
+            max_events_per_key: a.limits.max_events_per_key,
             allowlist: allowlist.clone(),
             today,
         };
         let out = hunt(&cfg).with_context(|| format!("hunting {}", job.unit))?;
+        // A limit that was hit changes what is scored: say so.
+        for f in &out.ingest.files {
+            if let Some(err) = &f.error {
+                eprintln!(
+                    "idrecon eval: {}: {}: warning: {}",
+                    job.unit,
+                    idrecon_report::escape::terminal(&f.path),
+                    idrecon_report::escape::terminal(err)
+                );
+            }
+        }
+        for l in crate::limits::eviction_lines(&out.run, a.limits.max_events_per_key) {
+            eprintln!("idrecon eval: {}: warning: {l}", job.unit);
+        }
         let t = out.totals.clone();
         let mut shapes: Vec<String> = out.ingest.files.iter().map(|f| f.shape.clone()).collect();
         shapes.sort();

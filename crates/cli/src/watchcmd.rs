@@ -54,6 +54,12 @@ pub struct WatchArgs {
     /// Window-state cap in events (the watermark is forced forward beyond it).
     #[arg(long, default_value_t = 5_000_000)]
     pub max_retained: u64,
+    /// Largest single record (line or queue message) accepted; larger ones
+    /// are rejected with their size and reading goes on. SIZE: bytes or a
+    /// unit, e.g. 64MiB (the default), 512KiB; KB/MB/GB are powers of 1000,
+    /// KiB/MiB/GiB powers of 1024.
+    #[arg(long, value_name = "SIZE", value_parser = crate::limits::parse_size_usize)]
+    pub max_record_bytes: Option<usize>,
     /// Checkpoint at least this often while records flow.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub checkpoint_interval: Duration,
@@ -228,6 +234,9 @@ pub fn watch(a: WatchArgs) -> Result<ExitCode> {
         flush_on_stop: a.flush_on_stop,
         max_buffered: a.max_buffered.max(1),
         max_retained: a.max_retained,
+        max_record_bytes: a
+            .max_record_bytes
+            .unwrap_or(WatchConfig::default().max_record_bytes),
         checkpoint_interval: a.checkpoint_interval,
         late_file: a.late_file.clone(),
         metrics_addr: a.metrics,

@@ -756,7 +756,7 @@ fn a_100_mb_line_is_rejected_without_stopping_the_file() {
         o.rejects(0),
         vec![(
             2,
-            "record too large: 104857600 bytes, over the limit of 67108864 bytes (raise max_record_bytes if it is genuine)".to_string()
+            "record too large: 104857600 bytes, over the limit of 67108864 bytes (raise --max-record-bytes if it is genuine)".to_string()
         )]
     );
     assert_eq!(o.counts(1), (1, 0, 1));
@@ -828,21 +828,26 @@ impl Bits {
     }
 }
 
-/// A gzip member holding `prefix`, then `fill` repeated `1 + 258 * runs`
-/// times, then `suffix`: the repetition costs 13 bits per 258 bytes (fixed
-/// Huffman, length 258 at distance 1), so a few hundred KiB expand to
-/// tens of MiB. The test writes it; nothing this size is committed.
-fn gzip_bomb(prefix: &[u8], fill: u8, runs: usize, suffix: &[u8]) -> Vec<u8> {
+/// A gzip member holding `prefix`, then the pattern `fill` (1 to 4 bytes)
+/// repeated to `fill.len() + 258 * runs` bytes, then `suffix`: the
+/// repetition costs 13 bits per 258 bytes (fixed Huffman, length 258 at
+/// distance `fill.len()`), so a few hundred KiB expand to tens of MiB. The
+/// test writes it; nothing this size is committed.
+fn gzip_bomb(prefix: &[u8], fill: &[u8], runs: usize, suffix: &[u8]) -> Vec<u8> {
+    assert!((1..=4).contains(&fill.len()));
     let mut bits = Bits::default();
     bits.put(1, 1); // BFINAL
     bits.put(1, 2); // fixed Huffman codes
     for &b in prefix {
         bits.literal(b);
     }
-    bits.literal(fill);
+    for &b in fill {
+        bits.literal(b);
+    }
     for _ in 0..runs {
         bits.code(0xc5, 8); // length code 285 = 258
-        bits.code(0, 5); // distance code 0 = 1
+        // Distance codes 0–3 are distances 1–4 (no extra bits).
+        bits.code(fill.len() as u32 - 1, 5);
     }
     for &b in suffix {
         bits.literal(b);
@@ -850,12 +855,13 @@ fn gzip_bomb(prefix: &[u8], fill: u8, runs: usize, suffix: &[u8]) -> Vec<u8> {
     bits.code(0, 7); // end of block
     let deflate = bits.finish();
 
-    let fill_len = 1 + 258 * runs;
+    let fill_len = fill.len() + 258 * runs;
     let mut crc = crc32(0, prefix);
     // The fill's CRC block by block: one block's effect on the CRC is an
     // affine map (computed once), so 80 MiB cost 1,280 small steps.
     const BLOCK: usize = 1 << 16;
-    let block = vec![fill; BLOCK];
+    assert_eq!(BLOCK % fill.len(), 0, "the pattern must tile the block");
+    let block: Vec<u8> = fill.iter().copied().cycle().take(BLOCK).collect();
     let f0 = crc32(0, &block);
     let cols: Vec<u32> = (0..32).map(|i| crc32(1 << i, &block) ^ f0).collect();
     for _ in 0..fill_len / BLOCK {
@@ -874,6 +880,23 @@ fn gzip_bomb(prefix: &[u8], fill: u8, runs: usize, suffix: &[u8]) -> Vec<u8> {
     gz
 }
 
+/// The record numbers of the events read from `p` (through the library
+/// reader the binary uses), checking the accounting.
+fn hunt_records(p: &Path) -> Vec<u64> {
+    use idrecon_ingest::{IngestOptions, InputFile, read_file};
+    let mut records = Vec::new();
+    let r = read_file(
+        &InputFile::from_path(p),
+        0,
+        &IngestOptions::default(),
+        &mut |e| records.push(e.origin.record),
+    )
+    .expect("non-strict");
+    assert!(r.stats.reconciles());
+    assert_eq!(r.stats.used, records.len() as u64);
+    records
+}
+
 fn lines(rows: &[String]) -> Vec<u8> {
     let mut v = rows.join("\n").into_bytes();
     v.push(b'\n');
@@ -890,7 +913,7 @@ fn generated_gzip_bombs_are_bounded() {
     let blank = write(
         dir.path(),
         "blank_lines_bomb.ndjson.gz",
-        &gzip_bomb(&head, b'\n', runs, &tail),
+        &gzip_bomb(&head, b"\n", runs, &tail),
     );
     // 80 MiB without a newline: one line over the 64 MiB record limit,
     // skipped without being buffered.
@@ -899,18 +922,28 @@ fn generated_gzip_bombs_are_bounded() {
     let long = write(
         dir.path(),
         "long_line_bomb.ndjson.gz",
-        &gzip_bomb(&head, b'A', runs, &tail_line),
+        &gzip_bomb(&head, b"A", runs, &tail_line),
     );
     assert!(std::fs::metadata(&long).expect("size").len() < 1 << 20);
 
-    // A CSV row of 80 MiB: the csv reader would buffer it whole; it is
-    // rejected at the record limit and reading stops there.
+    // A CSV row with a quoted field of 80 MiB spanning 20 Mi lines (`AAA`
+    // and a line break, repeated): rejected by size without being
+    // buffered; the rows before and after it are used, and the row after
+    // it keeps its physical line number.
+    let csv_runs = 2 * ((40 << 20) / 258); // even: the fill is whole patterns
+    let csv_fill = 4 + 258 * csv_runs;
     let csv_head = b"TimeGenerated,UserPrincipalName,ResultType,IPAddress\n2024-05-01T10:00:00Z,a@contoso.com,50126,203.0.113.5\n2024-05-01T10:00:01Z,\"";
     let csv = write(
         dir.path(),
         "long_row_bomb.csv.gz",
-        &gzip_bomb(csv_head, b'A', runs, b"\",50126,203.0.113.5\n"),
+        &gzip_bomb(
+            csv_head,
+            b"AAA\n",
+            csv_runs,
+            b"\",50126,203.0.113.5\n2024-05-01T10:00:02Z,c@contoso.com,50126,203.0.113.5\n",
+        ),
     );
+    assert!(std::fs::metadata(&csv).expect("size").len() < 1 << 20);
 
     let o = hunt([&blank, &long, &csv]);
     assert_eq!(o.counts(0), (3, 3, 0), "{}", o.input(0));
@@ -923,22 +956,23 @@ fn generated_gzip_bombs_are_bounded() {
         1 + 258 * runs
     );
     assert!(reason.starts_with(&want), "{reason}");
-    assert_eq!(o.counts(2), (2, 1, 1), "{}", o.input(2));
+    assert_eq!(o.counts(2), (3, 2, 1), "{}", o.input(2));
+    // Field bytes: the time (20), the 80 MiB field, the code (5), the
+    // address (11).
     assert_eq!(
         o.rejects(2),
         vec![(
             3,
-            "record too large: over the limit of 67108864 bytes (raise max_record_bytes if it is genuine)"
-                .to_string()
+            format!(
+                "record too large: {} bytes, over the limit of 67108864 bytes (raise --max-record-bytes if it is genuine)",
+                20 + csv_fill + 5 + 11
+            )
         )]
     );
-    assert!(
-        o.error(2).is_some_and(
-            |e| e.starts_with("reading stopped at line 3: a CSV row over max_record_bytes")
-        ),
-        "{}",
-        o.input(2)
-    );
+    assert_eq!(o.error(2), None, "{}", o.input(2));
+    // The row after it: line 3 plus the field's line breaks.
+    let r = hunt_records(&csv);
+    assert_eq!(r, vec![2, 3 + csv_fill as u64 / 4 + 1]);
     assert_eq!(o.code, 0);
 }
 
@@ -966,14 +1000,14 @@ fn the_decompression_cap_stops_a_bomb() {
     let ndjson = write(
         dir.path(),
         "bomb.ndjson.gz",
-        &gzip_bomb(&head, b'\n', runs, &lines(&[row(3, "c@contoso.com")])),
+        &gzip_bomb(&head, b"\n", runs, &lines(&[row(3, "c@contoso.com")])),
     );
     let r = read(&ndjson);
     assert_eq!((r.stats.read, r.stats.used), (2, 2));
     let note = r.error.expect("note");
     assert!(
         note.contains(
-            "gzip data expands beyond the limit of 1048576 bytes (max_decompressed_bytes)"
+            "gzip data expands beyond the limit of 1048576 bytes (--max-decompressed-bytes)"
         ),
         "{note}"
     );
@@ -982,7 +1016,7 @@ fn the_decompression_cap_stops_a_bomb() {
     let doc = write(
         dir.path(),
         "bomb.json.gz",
-        &gzip_bomb(b"[", b' ', runs, b"]"),
+        &gzip_bomb(b"[", b" ", runs, b"]"),
     );
     let r = read(&doc);
     assert_eq!(r.stats.read, 0);
@@ -1327,45 +1361,82 @@ fn a_directory_loop_through_symlinks_reads_each_file_once() {
     assert_eq!(o.code, 0);
 }
 
-/// `max_document_bytes` (default 1 GiB): a compressed JSON document is read
-/// into memory only up to the cap, the records before the cut are used and
-/// the file says why it stopped. Before this cap a 1 MB gzip of `[` and
-/// 1 GiB of spaces took 1.2 GB of memory (bounded only by the 16 GiB
-/// `max_decompressed_bytes`).
+/// JSON documents are read record by record, compressed or not, so
+/// `max_document_bytes` (what is read into memory whole from a compressed
+/// file: event XML, EVTX) does not cut them any more: a gzip of two records,
+/// 64 MiB of spaces and a third record, read with a 1 MiB cap, gives all
+/// three records (the cap stopped it after two before); a trailing comma
+/// found after the spaces is reported where it is; and the cap still stops
+/// event XML.
 #[test]
-fn a_compressed_document_is_read_into_memory_only_up_to_the_cap() {
+fn a_compressed_document_larger_than_max_document_bytes_is_read_fully() {
     use idrecon_ingest::{IngestOptions, InputFile, read_file};
     let dir = tempfile::tempdir().expect("tempdir");
     let opts = IngestOptions {
         max_document_bytes: 1 << 20,
         ..IngestOptions::default()
     };
+    let read = |p: &Path| {
+        let mut records = Vec::new();
+        let r = read_file(&InputFile::from_path(p), 0, &opts, &mut |e| {
+            records.push(e.origin.record)
+        })
+        .expect("non-strict");
+        assert!(r.stats.reconciles());
+        assert_eq!(r.stats.used, records.len() as u64);
+        (r, records)
+    };
     let prefix = format!("[{},{},", row(0, "a@contoso.com"), row(1, "b@contoso.com"));
     let runs = (64 << 20) / 258;
     let doc = write(
         dir.path(),
-        "bomb.json.gz",
-        &gzip_bomb(prefix.as_bytes(), b' ', runs, b"]"),
+        "big.json.gz",
+        &gzip_bomb(
+            prefix.as_bytes(),
+            b" ",
+            runs,
+            format!("{}]", row(2, "c@contoso.com")).as_bytes(),
+        ),
     );
-    let mut n = 0u64;
-    let r = read_file(&InputFile::from_path(&doc), 0, &opts, &mut |_| n += 1).expect("non-strict");
-    assert!(r.stats.reconciles());
-    assert_eq!((r.stats.read, r.stats.used, n), (2, 2, 2));
+    let (r, records) = read(&doc);
+    assert_eq!(r.shape, "Log Analytics rows (JSON array)");
+    assert_eq!((r.stats.read, r.stats.rejected, r.error), (3, 0, None));
+    assert_eq!(records, [1, 2, 3]);
+
+    // `,]` after the spaces: the two records are used, the defect is placed
+    // after the spaces (one line: column = the bytes up to the `]`).
+    let doc = write(
+        dir.path(),
+        "comma.json.gz",
+        &gzip_bomb(prefix.as_bytes(), b" ", runs, b"]"),
+    );
+    let (r, records) = read(&doc);
+    assert_eq!(records, [1, 2]);
+    assert_eq!(
+        r.stats.rejects[0].reason,
+        format!(
+            "invalid JSON at line 1, column {}: expected value; the rest of this JSON value was skipped and the rest of the file was skipped",
+            prefix.len() + 1 + 258 * runs + 1
+        )
+    );
+    assert_eq!((r.stats.read, r.stats.rejects[0].record), (3, 3));
+
+    // Event XML is still read whole, up to the cap.
+    let event = "<Event><System><EventID>4625</EventID><TimeCreated SystemTime=\"2024-05-01T10:00:00Z\"/></System><EventData><Data Name=\"TargetUserName\">u</Data></EventData></Event>\n";
+    let xml = write(
+        dir.path(),
+        "events.xml.gz",
+        &gzip_bomb(event.as_bytes(), b" ", runs, event.as_bytes()),
+    );
+    let (r, records) = read(&xml);
+    assert_eq!(records, [1]);
     let note = r.error.expect("note");
     assert!(
-        note.contains(
-            "gzip data holds a JSON document, XML or EVTX file larger than 1048576 bytes"
-        ) && note.contains("(max_document_bytes)"),
+        note.starts_with(
+            "gzip data holds an event XML, EVTX or UTF-16 file larger than 1048576 bytes, which would be read into memory whole (--max-document-bytes)"
+        ),
         "{note}"
     );
-    // The same document uncompressed is read whole.
-    let plain = write(
-        dir.path(),
-        "small.json",
-        format!("{prefix}{}]", row(2, "c@contoso.com")).as_bytes(),
-    );
-    let r = read_file(&InputFile::from_path(&plain), 0, &opts, &mut |_| {}).expect("read");
-    assert_eq!((r.stats.read, r.stats.used, r.error), (3, 3, None));
 }
 
 /// Log injection through key and element names: a reject reason quotes a

@@ -164,6 +164,7 @@ fn essence(profile: Profile, path: &Path) -> Vec<Value> {
         rules: vec![],
         now: None,
         ingest: IngestOptions::default(),
+        max_events_per_key: None,
         allowlist: None,
         today: None,
     };

@@ -67,6 +67,7 @@ fn hunt_files(
         rules: Vec::new(),
         now: None,
         ingest: IngestOptions::default(),
+        max_events_per_key: None,
         allowlist: None,
         today: None,
     };

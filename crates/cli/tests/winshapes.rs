@@ -122,6 +122,7 @@ fn findings(path: &Path) -> Vec<Value> {
         rules: vec![],
         now: None,
         ingest: IngestOptions::default(),
+        max_events_per_key: None,
         allowlist: None,
         today: None,
     };

@@ -10,44 +10,36 @@
 
 use crate::ctx::{Container, Ctx, Flow, too_large};
 use crate::entra::Dialect;
+use csv_core::ReadRecordResult;
 use serde_json::{Map, Value};
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-use std::io::{self, BufRead, Read};
-use std::rc::Rc;
+use std::io::{self, BufRead};
 
 /// Reads a CSV file with the given delimiter.
-pub(crate) fn read_csv(ctx: &mut Ctx<'_>, src: Box<dyn BufRead>, delimiter: u8) {
+pub(crate) fn read_csv(ctx: &mut Ctx<'_>, mut src: Box<dyn BufRead>, delimiter: u8) {
     ctx.set_container(Container::Csv);
-    let mut lines = Lines::default();
-    let start = Rc::new(Cell::new(0u64));
     let max = ctx.opts.max_record_bytes;
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(LineIndex {
-            inner: src,
-            pos: 0,
-            endings: Rc::clone(&lines.endings),
-            start: Rc::clone(&start),
-            max: u64::try_from(max)
-                .unwrap_or(u64::MAX)
-                .saturating_add(READ_AHEAD),
-        });
-    let headers = match rdr.byte_headers() {
-        Ok(h) => h.clone(),
+    let mut rows = Rows::new(delimiter, max);
+    let headers: Vec<String> = match rows.next(&mut *src) {
+        Ok(Row::Record { .. }) => rows
+            .fields()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect(),
+        Ok(Row::End) => Vec::new(),
+        Ok(Row::TooLarge { len, .. }) => {
+            ctx.file_error(format!(
+                "cannot read the CSV header: it is {len} bytes, over the record limit of {max} bytes (raise --max-record-bytes if it is genuine)"
+            ));
+            return;
+        }
         Err(e) => {
             ctx.file_error(format!("cannot read the CSV header: {e}"));
             return;
         }
     };
-    start.set(rdr.position().byte());
     let mut columns: Vec<Col> = Vec::new();
     let mut dialect = Dialect::PortalCsv;
-    for (index, raw) in headers.iter().enumerate() {
-        let header = String::from_utf8_lossy(raw);
-        let Some(name) = column_for(&header) else {
+    for (index, header) in headers.iter().enumerate() {
+        let Some(name) = column_for(header) else {
             continue;
         };
         if name == "TimeGenerated" {
@@ -73,130 +65,190 @@ pub(crate) fn read_csv(ctx: &mut Ctx<'_>, src: Box<dyn BufRead>, delimiter: u8) 
         );
         return;
     }
-    let mut rec = csv::ByteRecord::new();
     loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => return,
-            Ok(true) => {
-                start.set(rdr.position().byte());
-                let line = lines.line_of(rec.position());
-                if row(ctx, &rec, &columns, line, dialect).is_break() {
-                    return;
-                }
-            }
+        let flow = match rows.next(&mut *src) {
+            Ok(Row::End) => return,
+            Ok(Row::Record { line }) => row(ctx, &rows, &columns, line, dialect),
+            // Skipped without being buffered; reading goes on at the next row.
+            Ok(Row::TooLarge { line, len }) => ctx.reject(line, too_large(len, max)),
             Err(e) => {
-                if let csv::ErrorKind::Io(io) = e.kind()
-                    && io.get_ref().is_some_and(|e| e.is::<RowTooLong>())
-                {
-                    // The csv reader would buffer the whole row: reject it
-                    // and stop (a quoted row cannot be skipped safely).
-                    let mut p = csv::Position::new();
-                    p.set_byte(start.get());
-                    let line = lines.line_of(Some(&p));
-                    let reason = format!(
-                        "record too large: over the limit of {max} bytes (raise max_record_bytes if it is genuine)"
-                    );
-                    if ctx.reject(line, reason).is_continue() {
-                        ctx.file_error(format!(
-                            "reading stopped at line {line}: a CSV row over max_record_bytes cannot be skipped, so the rest of the file was not read"
-                        ));
-                    }
-                    return;
-                }
-                if let csv::ErrorKind::Io(io) = e.kind() {
-                    let msg = crate::source::io_msg(ctx, io);
-                    ctx.file_error(msg);
-                    return;
-                }
-                let line = lines.line_of(e.position());
-                if ctx
-                    .reject(line, format!("malformed CSV row: {e}"))
-                    .is_break()
-                {
-                    return;
-                }
+                // The row being read when the input failed is dropped; the
+                // note says why.
+                let msg = crate::source::io_msg(ctx, &e);
+                ctx.file_error(msg);
+                return;
             }
+        };
+        if flow.is_break() {
+            return;
         }
     }
 }
 
-/// Line numbers of CSV records from their byte offsets (the csv crate's
-/// own line count skips blank lines and miscounts CRLF): the reader below
-/// notes where line-ending bytes pass; records are looked up in order.
-#[derive(Default)]
-struct Lines {
-    /// Offsets of `\r` and `\n` bytes not yet passed, with the byte.
-    endings: Rc<RefCell<VecDeque<(u64, u8)>>>,
-    /// Newlines passed.
-    passed: u64,
+/// What [`Rows::next`] read.
+#[derive(Debug, PartialEq, Eq)]
+enum Row {
+    /// A row within the record limit, starting on 1-based physical `line`;
+    /// its fields are in [`Rows::fields`].
+    Record { line: u64 },
+    /// A row of `len` field bytes, over the record limit, skipped without
+    /// being kept.
+    TooLarge { line: u64, len: usize },
+    /// No more rows.
+    End,
 }
 
-impl Lines {
-    /// 1-based line on which the record at `pos` starts. The csv crate
-    /// places a record's start before line endings it skipped (the `\n` of
-    /// a CRLF, blank lines), so those are stepped over first.
-    fn line_of(&mut self, pos: Option<&csv::Position>) -> u64 {
-        let Some(pos) = pos else {
-            return 0;
-        };
-        let mut start = pos.byte();
-        let mut endings = self.endings.borrow_mut();
-        while let Some(&(offset, byte)) = endings.front() {
-            if offset > start {
+/// Field bytes kept while a row is discarded.
+const DISCARD: usize = 8 << 10;
+
+/// CSV rows read with `csv_core` (quotes, doubled quotes, CR / LF / CRLF
+/// line ends, blank lines skipped), numbered by physical line (a quoted
+/// field may span lines), and never holding more than `max` field bytes: a
+/// longer row is read to its end into a small scratch buffer and reported
+/// by size, so the rows after it are read and numbered as usual.
+struct Rows {
+    core: csv_core::Reader,
+    max: usize,
+    /// Field bytes of the last row.
+    out: Vec<u8>,
+    /// End offsets of its fields in `out`.
+    ends: Vec<usize>,
+    /// How many of `ends` are set.
+    nfields: usize,
+    /// Line of the next byte not yet consumed.
+    line: u64,
+    scratch: Vec<u8>,
+    scratch_ends: Vec<usize>,
+}
+
+impl Rows {
+    fn new(delimiter: u8, max: usize) -> Self {
+        Rows {
+            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            max,
+            out: vec![0; max.clamp(1, 64 << 10)],
+            ends: vec![0; 64],
+            nfields: 0,
+            line: 1,
+            scratch: Vec::new(),
+            scratch_ends: Vec::new(),
+        }
+    }
+
+    /// The fields of the last [`Row::Record`].
+    fn fields(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.nfields).map(|i| self.field(i).unwrap_or_default())
+    }
+
+    /// Field `i` of the last [`Row::Record`].
+    fn field(&self, i: usize) -> Option<&[u8]> {
+        if i >= self.nfields {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.out.get(start..self.ends[i])
+    }
+
+    /// Field bytes of the last [`Row::Record`].
+    fn len(&self) -> usize {
+        match self.nfields {
+            0 => 0,
+            n => self.ends[n - 1],
+        }
+    }
+
+    /// Reads the next row.
+    fn next(&mut self, src: &mut dyn BufRead) -> io::Result<Row> {
+        self.nfields = 0;
+        // Line ends before a row (the rest of a CRLF, blank lines) are
+        // skipped as the CSV reader skips them, so that the row's first
+        // byte gives its line.
+        loop {
+            let buf = fill(src)?;
+            let n = buf
+                .iter()
+                .position(|b| !matches!(b, b'\r' | b'\n'))
+                .unwrap_or(buf.len());
+            self.line += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+            let more = n == buf.len() && n > 0;
+            src.consume(n);
+            if !more {
                 break;
             }
-            if offset == start {
-                start += 1;
+        }
+        let line = self.line;
+        let (mut outlen, mut endlen) = (0usize, 0usize);
+        // Field bytes of a row being discarded (over the limit).
+        let mut discarded: Option<usize> = None;
+        loop {
+            let input = fill(src)?;
+            let (res, nin, nout, nend) = match discarded {
+                None => {
+                    self.core
+                        .read_record(input, &mut self.out[outlen..], &mut self.ends[endlen..])
+                }
+                Some(_) => {
+                    if self.scratch.is_empty() {
+                        self.scratch = vec![0; DISCARD];
+                        self.scratch_ends = vec![0; 64];
+                    }
+                    self.core
+                        .read_record(input, &mut self.scratch, &mut self.scratch_ends)
+                }
+            };
+            self.line += memchr::memchr_iter(b'\n', &input[..nin]).count() as u64;
+            src.consume(nin);
+            match &mut discarded {
+                None => {
+                    outlen += nout;
+                    endlen += nend;
+                }
+                Some(n) => *n += nout,
             }
-            if byte == b'\n' {
-                self.passed += 1;
+            match res {
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => {
+                    if discarded.is_none() {
+                        if outlen > self.max {
+                            discarded = Some(outlen);
+                        } else {
+                            let grown = (2 * self.out.len()).min(self.max.saturating_add(1));
+                            self.out.resize(grown.max(outlen + 1), 0);
+                        }
+                    }
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    if discarded.is_none() {
+                        let grown = 2 * self.ends.len();
+                        self.ends.resize(grown, 0);
+                    }
+                }
+                ReadRecordResult::Record => {
+                    return Ok(match discarded {
+                        Some(len) => Row::TooLarge { line, len },
+                        None => {
+                            self.nfields = endlen;
+                            Row::Record { line }
+                        }
+                    });
+                }
+                ReadRecordResult::End => return Ok(Row::End),
             }
-            endings.pop_front();
         }
-        self.passed + 1
     }
 }
 
-/// Bytes the csv reader may hold beyond the row it is reading (its
-/// buffer is 8 KiB).
-const READ_AHEAD: u64 = 64 << 10;
-
-/// The row being read is over `max_record_bytes`.
-#[derive(Debug)]
-struct RowTooLong;
-
-impl std::fmt::Display for RowTooLong {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a CSV row over max_record_bytes")
-    }
-}
-
-impl std::error::Error for RowTooLong {}
-
-/// Passes bytes through, noting the offset of every line-ending byte, and
-/// fails once the row being read (from `start`) passes `max` bytes, so
-/// that a huge row is never buffered whole.
-struct LineIndex<R> {
-    inner: R,
-    pos: u64,
-    endings: Rc<RefCell<VecDeque<(u64, u8)>>>,
-    start: Rc<Cell<u64>>,
-    max: u64,
-}
-
-impl<R: Read> Read for LineIndex<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.pos.saturating_sub(self.start.get()) > self.max {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, RowTooLong));
+/// The buffered input (empty at the end), retrying interrupted reads.
+fn fill(src: &mut dyn BufRead) -> io::Result<&[u8]> {
+    loop {
+        match src.fill_buf() {
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
-        let n = self.inner.read(buf)?;
-        let mut endings = self.endings.borrow_mut();
-        for i in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
-            endings.push_back((self.pos + i as u64, buf[i]));
-        }
-        self.pos += n as u64;
-        Ok(n)
     }
+    // Buffered now: this returns the same bytes without reading.
+    src.fill_buf()
 }
 
 /// A CSV column that is read.
@@ -206,21 +258,15 @@ struct Col {
     header: String,
 }
 
-fn row(
-    ctx: &mut Ctx<'_>,
-    rec: &csv::ByteRecord,
-    columns: &[Col],
-    line: u64,
-    dialect: Dialect,
-) -> Flow {
+fn row(ctx: &mut Ctx<'_>, rec: &Rows, columns: &[Col], line: u64, dialect: Dialect) -> Flow {
     let max = ctx.opts.max_record_bytes;
-    let size = rec.as_slice().len();
+    let size = rec.len();
     if size > max {
         return ctx.reject(line, too_large(size, max));
     }
     let mut m = Map::new();
     for c in columns {
-        let Some(cell) = rec.get(c.index) else {
+        let Some(cell) = rec.field(c.index) else {
             continue;
         };
         let Ok(text) = std::str::from_utf8(cell) else {

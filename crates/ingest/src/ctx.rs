@@ -345,7 +345,7 @@ fn table_hint_from_name(path: &std::path::Path) -> Option<&'static str> {
 /// Reject reason for an oversized record.
 pub(crate) fn too_large(len: usize, max: usize) -> String {
     format!(
-        "record too large: {len} bytes, over the limit of {max} bytes (raise max_record_bytes if it is genuine)"
+        "record too large: {len} bytes, over the limit of {max} bytes (raise --max-record-bytes if it is genuine)"
     )
 }
 

@@ -1,9 +1,12 @@
-//! JSON containers: NDJSON read line by line, and JSON documents (arrays,
+//! JSON containers: NDJSON read line by line; JSON documents (arrays,
 //! `records` / `value` / `tables` envelopes, single objects, several such
-//! values one after another) read from memory record by record.
+//! values one after another) are handed to [`crate::doc`], which streams
+//! them, and read here record by record when a top-level value is small
+//! enough to be held in memory.
 
 use crate::ctx::{Container, Ctx, Flow, json_error, too_large};
-use crate::source::{io_msg, read_to_end};
+use crate::doc::read_document;
+use crate::source::io_msg;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -38,9 +41,7 @@ pub(crate) fn read_object_stream(ctx: &mut Ctx<'_>, mut src: Src) {
         let complete = buf.last() == Some(&b'\n');
         if !complete && buf.len() > max {
             // One huge line: a single-line document such as a big envelope.
-            let rest = read_to_end(ctx, &mut src);
-            buf.extend_from_slice(&rest);
-            read_document(ctx, &buf, line_no);
+            read_document(ctx, buf, src, line_no);
             return;
         }
         let line = trim_line(&buf);
@@ -54,9 +55,8 @@ pub(crate) fn read_object_stream(ctx: &mut Ctx<'_>, mut src: Src) {
             Err(e) => e.is_eof(),
         };
         if document {
-            let rest = read_to_end(ctx, &mut src);
-            buf.extend_from_slice(&rest);
-            read_document(ctx, &buf, line_no);
+            drop(parsed);
+            read_document(ctx, buf, src, line_no);
             return;
         }
         line_no += 1;
@@ -175,7 +175,8 @@ pub(crate) fn envelope_kind(v: &Value) -> Option<(Container, &'static str)> {
     None
 }
 
-fn envelope_key(key: &str) -> Option<Container> {
+/// The envelope an object key opens (when its value is an array).
+pub(crate) fn envelope_key(key: &str) -> Option<Container> {
     match key {
         "records" => Some(Container::Records),
         "value" => Some(Container::GraphPage),
@@ -246,135 +247,16 @@ pub(crate) fn trim_line(line: &[u8]) -> &[u8] {
 /// Marker error: strict mode stopped inside the deserializer.
 const STOP: &str = "\u{0}idrecon:stop";
 
-/// Reads a JSON document held in memory. `line_base` lines precede `bytes`
-/// in the file. Records are numbered 1, 2, … across the whole document. A
-/// malformed top-level value is rejected after its readable records, and
-/// reading goes on at the next line that starts a value (line-delimited
-/// envelopes, as Event Hubs capture writes them); a truncated one ends the
-/// file with a note.
-pub(crate) fn read_document(ctx: &mut Ctx<'_>, bytes: &[u8], line_base: u64) {
-    let mut next = 0u64;
-    let mut base = 0usize;
-    'outer: while base < bytes.len() {
-        let slice = &bytes[base..];
-        let mut stream = serde_json::Deserializer::from_slice(slice).into_iter::<&RawValue>();
-        loop {
-            let start = stream.byte_offset();
-            match stream.next() {
-                None => break 'outer,
-                Some(Ok(raw)) => {
-                    let text = raw.get();
-                    let mut de = serde_json::Deserializer::from_str(text);
-                    let seed = Top {
-                        ctx: &mut *ctx,
-                        next: &mut next,
-                        raw_len: text.len(),
-                    };
-                    if let Err(e) = seed.deserialize(&mut de) {
-                        if ctx.is_stopped() {
-                            return;
-                        }
-                        // Only deep nesting gets here (the syntax was checked).
-                        let reason = format!("invalid JSON: {}", json_error(&e));
-                        if ctx.reject(next + 1, reason).is_break() {
-                            return;
-                        }
-                        next += 1;
-                    }
-                }
-                Some(Err(e)) => {
-                    // Use the records before the error.
-                    let mut de = serde_json::Deserializer::from_slice(&slice[start..]);
-                    let seed = Top {
-                        ctx: &mut *ctx,
-                        next: &mut next,
-                        raw_len: slice.len() - start,
-                    };
-                    let _ = seed.deserialize(&mut de);
-                    if ctx.is_stopped() {
-                        return;
-                    }
-                    let line = line_base + count_lines(&bytes[..base]) + e.line() as u64;
-                    if e.is_eof() {
-                        ctx.file_error(format!(
-                            "the JSON ends early at line {line} (truncated?); the {next} records before that point were read"
-                        ));
-                        return;
-                    }
-                    let msg = match json_error(&e).split_once(" at line ") {
-                        Some((m, _)) => m.to_string(),
-                        None => json_error(&e),
-                    };
-                    let resume = line_start(slice, e.line() + 1).and_then(|o| value_line(slice, o));
-                    let skipped = match resume {
-                        Some(o) => format!(
-                            "reading went on at line {}",
-                            line_base + count_lines(&bytes[..base + o]) + 1
-                        ),
-                        None => "the rest of the file was skipped".to_string(),
-                    };
-                    let reason = format!(
-                        "invalid JSON at line {line}, column {}: {msg}; the rest of this JSON value was skipped and {skipped}",
-                        e.column()
-                    );
-                    if ctx.reject(next + 1, reason).is_break() {
-                        return;
-                    }
-                    next += 1;
-                    match resume {
-                        Some(off) if off > start => {
-                            base += off;
-                            continue 'outer;
-                        }
-                        _ => break 'outer,
-                    }
-                }
-            }
-        }
-    }
-    if ctx.stats.read == 0 && !ctx.has_error() {
-        ctx.set_container(Container::Empty);
-    }
-}
-
-fn count_lines(b: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', b).count() as u64
-}
-
-/// Byte offset where 1-based line `line` starts, `None` past the end.
-fn line_start(b: &[u8], line: usize) -> Option<usize> {
-    if line <= 1 {
-        return Some(0);
-    }
-    memchr::memchr_iter(b'\n', b)
-        .nth(line - 2)
-        .map(|i| i + 1)
-        .filter(|&o| o < b.len())
-}
-
-/// Offset of the first line at or after `from` that starts (in column 1)
-/// with `{` or `[`: where the next top-level value of line-delimited JSON
-/// begins (nested lines of pretty-printed JSON are indented).
-fn value_line(b: &[u8], from: usize) -> Option<usize> {
-    let mut at = from;
-    while at < b.len() {
-        if matches!(b[at], b'{' | b'[') {
-            return Some(at);
-        }
-        at += memchr::memchr(b'\n', &b[at..])? + 1;
-    }
-    None
-}
-
 fn stop<E: de::Error>() -> E {
     E::custom(STOP)
 }
 
-/// A top-level value: array of records, envelope, or single record.
-struct Top<'c, 'a> {
-    ctx: &'c mut Ctx<'a>,
-    next: &'c mut u64,
-    raw_len: usize,
+/// A top-level value held in memory: array of records, envelope, or
+/// single record (`raw_len`: the length of its text).
+pub(crate) struct Top<'c, 'a> {
+    pub(crate) ctx: &'c mut Ctx<'a>,
+    pub(crate) next: &'c mut u64,
+    pub(crate) raw_len: usize,
 }
 
 impl Top<'_, '_> {
@@ -549,8 +431,9 @@ struct Table<'a> {
     rows: Vec<&'a RawValue>,
 }
 
+/// A column of a Log Analytics query table.
 #[derive(Deserialize)]
-struct Column {
+pub(crate) struct Column {
     #[serde(alias = "ColumnName")]
     name: String,
 }
@@ -562,28 +445,33 @@ fn tables<'de, A: SeqAccess<'de>>(
     mut seq: A,
 ) -> Result<(), A::Error> {
     while let Some(raw) = seq.next_element::<&'de RawValue>()? {
-        let table: Table<'_> = match serde_json::from_str(raw.get()) {
-            Ok(t) => t,
-            Err(e) => {
-                *next += 1;
-                let reason = format!("not a Log Analytics query table ({})", json_error(&e));
-                if ctx.reject(*next, reason).is_break() {
-                    return Err(stop());
-                }
-                continue;
-            }
-        };
-        for row in &table.rows {
-            *next += 1;
-            if table_row(ctx, &table.columns, row.get(), *next).is_break() {
-                return Err(stop());
-            }
+        if table(ctx, next, raw.get()).is_break() {
+            return Err(stop());
         }
     }
     Ok(())
 }
 
-fn table_row(ctx: &mut Ctx<'_>, columns: &[Column], raw: &str, n: u64) -> Flow {
+/// The rows of one table held in memory, as records; a value that is not
+/// a table is one rejected record.
+pub(crate) fn table(ctx: &mut Ctx<'_>, next: &mut u64, raw: &str) -> Flow {
+    let table: Table<'_> = match serde_json::from_str(raw) {
+        Ok(t) => t,
+        Err(e) => {
+            *next += 1;
+            let reason = format!("not a Log Analytics query table ({})", json_error(&e));
+            return ctx.reject(*next, reason);
+        }
+    };
+    for row in &table.rows {
+        *next += 1;
+        table_row(ctx, &table.columns, row.get(), *next)?;
+    }
+    Flow::Continue(())
+}
+
+/// One table row (a JSON array of values, one per column) as a record.
+pub(crate) fn table_row(ctx: &mut Ctx<'_>, columns: &[Column], raw: &str, n: u64) -> Flow {
     let max = ctx.opts.max_record_bytes;
     if raw.len() > max {
         return ctx.reject(n, too_large(raw.len(), max));
@@ -638,14 +526,5 @@ mod tests {
         assert_eq!(lines(b"abc\r\n", 3), ["abc"]);
         assert_eq!(lines(b"abcd", 3), ["<4>"]);
         assert!(lines(b"", 3).is_empty());
-    }
-
-    #[test]
-    fn line_starts() {
-        let b = b"a\nbb\nccc";
-        assert_eq!(line_start(b, 1), Some(0));
-        assert_eq!(line_start(b, 2), Some(2));
-        assert_eq!(line_start(b, 3), Some(5));
-        assert_eq!(line_start(b, 4), None);
     }
 }

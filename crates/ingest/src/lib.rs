@@ -11,8 +11,9 @@
 //! 3. **Container**: EVTX (`ElfFile\0`), Windows event XML (text starting with
 //!    `<`), a JSON document (array; `{"records":[…]}` Azure Monitor envelope;
 //!    `{"value":[…]}` Graph page; `{"tables":[…]}` Log Analytics query API;
-//!    a single object; several of these one after another), NDJSON (one
-//!    object per line) or CSV (Entra portal / Log Analytics download).
+//!    a single object; several of these one after another; read record by
+//!    record, memory bounded by the largest record), NDJSON (one object per
+//!    line) or CSV (Entra portal / Log Analytics download).
 //! 4. **Dialect**, per record: Windows JSON shapes first (asked of
 //!    `idrecon_winlog::json_shape`), then Azure Monitor diagnostic records,
 //!    Log Analytics rows (PascalCase), Microsoft Graph objects (camelCase).
@@ -36,6 +37,7 @@
 
 mod csvin;
 mod ctx;
+mod doc;
 mod entra;
 mod fast;
 mod json;
@@ -57,18 +59,21 @@ pub struct IngestOptions {
     pub strict: bool,
     /// Largest single record (NDJSON line, array element, CSV row) accepted,
     /// in bytes; larger records are rejected without being buffered whole.
-    /// Default 64 MiB.
+    /// Default 64 MiB (`idrecon hunt --max-record-bytes`; reject reasons
+    /// name the option).
     pub max_record_bytes: usize,
     /// Most bytes a compressed file may expand to; reading stops there and
-    /// the file gets an error note. Default 16 GiB.
+    /// the file gets an error note. Default 16 GiB
+    /// (`idrecon hunt --max-decompressed-bytes`).
     pub max_decompressed_bytes: u64,
-    /// Largest part of a compressed file read into memory whole: a JSON
-    /// document (array or envelope, also one on a single line), Windows
-    /// event XML or an EVTX file, after decompression. Reading stops there
-    /// with an error note, so a decompression bomb never exhausts memory
-    /// (NDJSON and CSV are read record by record and only limited by
-    /// `max_decompressed_bytes`; a plain file is read whole, whatever its
-    /// size). Default 1 GiB.
+    /// Largest part of a compressed file read into memory whole: Windows
+    /// event XML, an EVTX file or UTF-16 text (converted whole), after
+    /// decompression. Reading stops there with an error note, so a
+    /// decompression bomb never exhausts memory; a plain (uncompressed)
+    /// file of these kinds is read whole, whatever its size. JSON documents
+    /// (arrays, envelopes, single objects), NDJSON and CSV are read record by
+    /// record, compressed or not, and are not limited by it. Default 1 GiB
+    /// (`idrecon hunt --max-document-bytes`).
     pub max_document_bytes: u64,
 }
 

@@ -29,8 +29,8 @@ pub(crate) fn read_input(ctx: &mut Ctx<'_>, file: &InputFile) {
         }
         Some(p) => match File::open(p) {
             Ok(f) => {
-                // Files read whole (EVTX, XML, JSON documents) are read
-                // into a buffer of the right size at once.
+                // Files read whole (EVTX, XML, UTF-16 text) are read into
+                // a buffer of the right size at once.
                 ctx.size_hint = f.metadata().ok().map(|m| m.len());
                 Box::new(f)
             }
@@ -128,10 +128,7 @@ fn dispatch(ctx: &mut Ctx<'_>, src: Src, allow_utf16: bool) {
         None if head.len() < SNIFF => ctx.set_container(Container::Empty),
         // Whitespace only as far as we looked: the line reader skips it.
         None | Some(b'{') => json::read_object_stream(ctx, src),
-        Some(b'[') => {
-            let bytes = read_to_end(ctx, &mut src);
-            json::read_document(ctx, &bytes, 0);
-        }
+        Some(b'[') => crate::doc::read_document(ctx, Vec::new(), src, 0),
         Some(b'<') => {
             ctx.set_container(Container::EventXml);
             let bytes = read_to_end(ctx, &mut src);
@@ -248,7 +245,7 @@ pub(crate) fn read_to_end(ctx: &mut Ctx<'_>, r: &mut dyn Read) -> Vec<u8> {
     if v.len() as u64 > cap {
         v.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
         ctx.file_error(format!(
-            "{kind} data holds a JSON document, XML or EVTX file larger than {cap} bytes, which would be read into memory whole (max_document_bytes); reading stopped there — decompress the file first, or convert JSON to NDJSON (one record per line), which is read record by record"
+            "{kind} data holds an event XML, EVTX or UTF-16 file larger than {cap} bytes, which would be read into memory whole (--max-document-bytes); reading stopped there — raise the limit if the file is genuine, or decompress the file first"
         ));
     }
     v
@@ -332,7 +329,7 @@ impl<R: Read> Read for Counted<R> {
                 Ok(0) => Ok(0),
                 Ok(_) => {
                     let msg = format!(
-                        "{} data expands beyond the limit of {} bytes (max_decompressed_bytes); reading stopped there — raise the limit if the file is genuine",
+                        "{} data expands beyond the limit of {} bytes (--max-decompressed-bytes); reading stopped there — raise the limit if the file is genuine",
                         self.kind.unwrap_or("compressed"),
                         self.limit
                     );

@@ -78,7 +78,7 @@ fn decompression_bomb_is_stopped_at_the_limit() {
     );
     let err = r.error.expect("note");
     assert!(
-        err.contains("beyond the limit of 1048576 bytes (max_decompressed_bytes)"),
+        err.contains("beyond the limit of 1048576 bytes (--max-decompressed-bytes)"),
         "{err}"
     );
 

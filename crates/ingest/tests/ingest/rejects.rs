@@ -291,3 +291,127 @@ fn ndjson_cut_mid_line_rejects_only_the_partial_line() {
         rejects(&r)
     );
 }
+
+#[test]
+fn csv_rows_over_the_record_limit_are_skipped_and_reading_goes_on() {
+    // Line 3 starts a row whose quoted user agent (with a doubled quote
+    // and three line breaks, one of them CRLF) runs to line 6; it is
+    // over the 120-byte limit. The rows after it keep their physical
+    // line numbers.
+    let long = format!("{}\n\"\"x\r\nmore\nend", "A".repeat(100));
+    let text = format!(
+        "TimeGenerated,UserPrincipalName,ResultType,UserAgent\n\
+         2024-05-01T10:00:00Z,a@contoso.com,50126,curl\n\
+         2024-05-01T10:00:01Z,b@contoso.com,50126,\"{long}\"\n\
+         \n\
+         2024-05-01T10:00:02Z,c@contoso.com,50126,\"quoted, short\"\r\n\
+         2024-05-01T10:00:03Z,d@contoso.com,50126,\"{long}\"\n\
+         2024-05-01T10:00:04Z,e@contoso.com,50126,wget"
+    );
+    let (r, ev) = read_bytes("la.csv", text.as_bytes(), &opts(120)).expect("reads");
+    assert_eq!(r.shape, "Log Analytics CSV");
+    assert_eq!((r.stats.read, r.stats.used, r.stats.rejected), (5, 3, 2));
+    assert_eq!(r.error, None);
+    assert_eq!(records(&ev), [2, 8, 13]);
+    assert_eq!(ev[1].user_agent.as_deref(), Some("quoted, short"));
+    assert_eq!(ev[2].user_agent.as_deref(), Some("wget"));
+    // Field bytes: 20 (time) + 13 (user) + 5 (code) + 113 (agent, the
+    // doubled quote read as one).
+    let reason = "record too large: 151 bytes, over the limit of 120 bytes (raise --max-record-bytes if it is genuine)";
+    assert_eq!(
+        rejects(&r),
+        vec![(3, reason.to_string()), (9, reason.to_string())]
+    );
+    // With room for it the long row is used, its field intact.
+    let (r, ev) = read_bytes("la.csv", text.as_bytes(), &opts(1024)).expect("reads");
+    assert_eq!((r.stats.read, r.stats.used), (5, 5));
+    assert_eq!(records(&ev), [2, 3, 8, 9, 13]);
+    assert_eq!(
+        ev[1].user_agent.as_deref(),
+        Some(format!("{}\n\"x\r\nmore\nend", "A".repeat(100)).as_str())
+    );
+}
+
+/// A Log Analytics query response whose table is larger than the window
+/// (the record limit, here 300 bytes, or 1 MiB) is streamed: its rows are
+/// used as they are read, and a defect later in the table rejects one
+/// record after them. A table within the window is read whole, as before:
+/// the defect rejects the table as one record and none of its rows is used.
+#[test]
+fn a_streamed_table_uses_its_rows_before_a_defect() {
+    let row = |s: u32| format!(r#"["2024-05-01T10:00:0{s}Z","u{s}@contoso.com","50126"]"#);
+    let columns = r#""columns":[{"name":"TimeGenerated"},{"name":"UserPrincipalName"},{"name":"ResultType"}]"#;
+    // Line 1 `{"tables": [`, line 2 the table's name and columns, line 3
+    // `"rows": [`, rows on lines 4–11.
+    let table = |rows: &[String], after: &str| {
+        format!(
+            "{{\"tables\": [\n {{\"name\": \"PrimaryResult\", {columns},\n  \"rows\": [\n   {}\n  ]{after}\n }}\n]}}\n",
+            rows.join(",\n   ")
+        )
+    };
+    let eight: Vec<String> = (1..=8).map(row).collect();
+    let mut broken = eight.clone();
+    broken[6] = "[tru]".to_string();
+    let whole = table(&eight, "");
+    let syntax = table(&broken, "");
+    let duplicate = table(&eight, &format!(", {columns}"));
+    let cut = &whole[..whole.find(&row(7)).expect("row 7") + 20];
+    let streamed = opts(300);
+    let whole_read = IngestOptions::default();
+
+    let (r, ev) = read_bytes("la.json", whole.as_bytes(), &streamed).expect("reads");
+    assert_eq!(r.shape, "Log Analytics query API tables");
+    assert_eq!((r.stats.read, r.stats.used, r.error), (8, 8, None));
+    assert_eq!(records(&ev), [1, 2, 3, 4, 5, 6, 7, 8]);
+
+    // A syntax error in row 7 (line 10: `   [tru]`, the `]` at column 8).
+    let reason = "invalid JSON at line 10, column 8: expected ident; the rest of this JSON value was skipped and the rest of the file was skipped";
+    let (r, ev) = read_bytes("la.json", syntax.as_bytes(), &streamed).expect("reads");
+    assert_eq!((r.stats.read, r.stats.used, r.stats.rejected), (7, 6, 1));
+    assert_eq!(records(&ev), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(rejects(&r), vec![(7, reason.to_string())]);
+    let (r, ev) = read_bytes("la.json", syntax.as_bytes(), &whole_read).expect("reads");
+    assert_eq!((r.stats.read, r.stats.used, ev.len()), (1, 0, 0));
+    assert_eq!(rejects(&r), vec![(1, reason.to_string())]);
+
+    // `columns` again after the rows.
+    let (r, ev) = read_bytes("la.json", duplicate.as_bytes(), &streamed).expect("reads");
+    assert_eq!((r.stats.read, r.stats.used, r.stats.rejected), (9, 8, 1));
+    assert_eq!(records(&ev), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(rejects(&r)[0].0, 9);
+    assert!(
+        rejects(&r)[0]
+            .1
+            .starts_with("not a Log Analytics query table (duplicate field `columns` at line "),
+        "{:?}",
+        rejects(&r)
+    );
+    let (r, ev) = read_bytes("la.json", duplicate.as_bytes(), &whole_read).expect("reads");
+    assert_eq!((r.stats.read, r.stats.used, ev.len()), (1, 0, 0));
+    assert!(
+        rejects(&r)[0]
+            .1
+            .starts_with("not a Log Analytics query table (duplicate field `columns`"),
+        "{:?}",
+        rejects(&r)
+    );
+
+    // Cut inside row 7.
+    let (r, ev) = read_bytes("la.json", cut.as_bytes(), &streamed).expect("reads");
+    assert_eq!((r.stats.read, r.stats.used), (6, 6));
+    assert_eq!(records(&ev), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(
+        r.error.as_deref(),
+        Some(
+            "the JSON ends early at line 10 (truncated?); the 6 records before that point were read"
+        )
+    );
+    let (r, _) = read_bytes("la.json", cut.as_bytes(), &whole_read).expect("reads");
+    assert_eq!((r.stats.read, r.stats.used), (0, 0));
+    assert_eq!(
+        r.error.as_deref(),
+        Some(
+            "the JSON ends early at line 10 (truncated?); the 0 records before that point were read"
+        )
+    );
+}
