@@ -8,7 +8,7 @@
 //! crate's threads). Reports are exactly those of reading the files one
 //! after another.
 
-use super::{Collect, Out};
+use super::Collect;
 use crate::{EventSink, FastPath, FileReport, IngestError, IngestOptions, InputFile};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,7 +51,7 @@ pub(crate) fn read_all(
     let delivered = (Mutex::new(0usize), Condvar::new());
     let mut reports = Vec::with_capacity(files.len());
     std::thread::scope(|s| {
-        let (tx, rx) = mpsc::channel::<(usize, Result<FileReport, IngestError>, Vec<Out>)>();
+        let (tx, rx) = mpsc::channel::<(usize, Result<FileReport, IngestError>, Collect)>();
         for _ in 0..fast.threads {
             let tx = tx.clone();
             let (next, delivered, small, single) = (&next, &delivered, &small, &single);
@@ -70,14 +70,14 @@ pub(crate) fn read_all(
                     let mut c = Collect::default();
                     let index = u32::try_from(i).unwrap_or(u32::MAX);
                     let r = crate::read_file_into(&files[i], index, opts, single, &mut c);
-                    if tx.send((i, r, c.0)).is_err() {
+                    if tx.send((i, r, c)).is_err() {
                         return;
                     }
                 }
             });
         }
         drop(tx);
-        let mut pending: BTreeMap<usize, (Result<FileReport, IngestError>, Vec<Out>)> =
+        let mut pending: BTreeMap<usize, (Result<FileReport, IngestError>, Collect)> =
             BTreeMap::new();
         let mut is_small = vec![false; files.len()];
         for &i in &small {
@@ -105,12 +105,7 @@ pub(crate) fn read_all(
             };
             let r = match done {
                 Some((r, out)) => {
-                    for o in out {
-                        match o {
-                            Out::Event(ev) => sink.event(ev),
-                            Out::Skipped(t, k) => sink.skipped(t, k),
-                        }
-                    }
+                    out.replay(sink, |_| {});
                     r
                 }
                 None => crate::read_file_into(f, index, opts, fast, sink),
