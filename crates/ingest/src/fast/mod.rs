@@ -6,6 +6,7 @@
 //! falls back to the full parse for anything it does not handle (see
 //! [`flat`]), and a skipped record is counted as used like any other.
 
+pub(crate) mod evtx;
 pub(crate) mod files;
 pub(crate) mod flat;
 #[cfg(unix)]
