@@ -25,7 +25,8 @@
 //! reject is still rejected), but when no rule reads its EventID no event
 //! is built; it is counted as used and only its time is handed on.
 
-use crate::raw::Raw;
+use crate::evtx_ids::Templates;
+use crate::raw::{MAX_SECOND, MIN_SECOND, Raw};
 use crate::{EvtxOptions, EvtxReport, EvtxSink};
 use evtx::err::EvtxError;
 use evtx::{EvtxParser, EvtxRecord, ParserSettings};
@@ -179,13 +180,28 @@ fn survey(bytes: &mut Vec<u8>) -> (Vec<Option<ChunkInfo>>, Option<usize>) {
 type Keep = Option<crate::KeepEventId>;
 
 /// Renders and normalizes one record (runs on the parser's worker threads).
-fn outcome(record: EvtxRecord<'_>, keep: &Keep) -> Outcome {
+/// With an EventID filter, a record whose EventID and time its template
+/// gives (see [`crate::evtx_ids`]) and that no rule reads is not rendered.
+fn outcome(record: EvtxRecord<'_>, keep: &Keep, templates: &mut Templates) -> Outcome {
     let record_id = record.event_record_id;
     let header = record.chunk.header;
     let chunk_ids = (header.first_event_record_id, header.last_event_record_id);
     let offset = record.binxml_offset.saturating_sub(24);
     // BinXML, then the 4-byte copy of the record size.
     let end = record.binxml_offset + u64::from(record.binxml_size) + 4;
+    if let Some(keep) = keep
+        && let Some((id, time)) = crate::evtx_ids::event_id_and_time(&record, templates)
+        // Out of range: rendered, so that the reject is the usual one.
+        && (MIN_SECOND..MAX_SECOND).contains(&time.as_second())
+        && !keep(&id.to_string())
+    {
+        return Outcome {
+            record_id,
+            chunk_ids,
+            end,
+            result: Ok(Item::Skipped(time)),
+        };
+    }
     let fallback = Timestamp::from_nanosecond(record.timestamp.as_nanosecond()).ok();
     let result = match record.into_xml_bytes() {
         Err(e) => Err(format!(
@@ -480,7 +496,11 @@ pub(crate) fn read(
     // The crate re-raises a worker's panic here; a damaged file must not
     // take the run down, so what was not read yet is counted as lost.
     let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        for item in parser.serialized_records(move |r| r.map(|r| outcome(r, &keep))) {
+        // Templates are walked once per chunk: the closure is cloned for
+        // each chunk, its cache with it (empty).
+        let mut templates = Templates::new();
+        for item in parser.serialized_records(move |r| r.map(|r| outcome(r, &keep, &mut templates)))
+        {
             tally.item(item, file, sink);
         }
     }))
@@ -563,5 +583,61 @@ mod tests {
         }
         // 3,989 in the ten files SOURCES.md lists.
         assert!(records >= 3989, "{records}");
+    }
+
+    /// For every record of every public sample whose EventID and time its
+    /// template gives without rendering, they are those of the rendered
+    /// record after normalization; and the template gives them for nearly
+    /// every record.
+    #[test]
+    fn template_event_id_and_time_agree_with_the_rendering() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+        if !dir.join("SOURCES.md").is_file() {
+            eprintln!("SKIPPED: public sample folder {} is absent", dir.display());
+            return;
+        }
+        let mut files = Vec::new();
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "evtx") {
+                    files.push(p);
+                }
+            }
+        }
+        let (mut records, mut known) = (0, 0);
+        let settings = std::sync::Arc::new(ParserSettings::new().indent(false));
+        for f in files {
+            let mut parser = EvtxParser::from_path(&f).expect("sample opens");
+            for chunk in parser.chunks() {
+                let mut data = chunk.expect("sample chunk");
+                let mut chunk = data.parse(settings.clone()).expect("sample chunk parses");
+                let mut templates = Templates::new();
+                for r in chunk.iter() {
+                    let r = r.expect("sample record");
+                    records += 1;
+                    let quick = crate::evtx_ids::event_id_and_time(&r, &mut templates);
+                    let fallback = Timestamp::from_nanosecond(r.timestamp.as_nanosecond()).ok();
+                    let xml = r.into_xml().expect("renders").data;
+                    let raw = crate::xml::parse_rendered(&xml).expect("scans");
+                    let (id, time) = raw.checked(fallback).expect("checks");
+                    if let Some((qid, qtime)) = quick {
+                        known += 1;
+                        assert_eq!(
+                            (qid.to_string(), qtime),
+                            (id, time),
+                            "{}: {xml}",
+                            f.display()
+                        );
+                    }
+                }
+            }
+        }
+        assert!(records >= 3989, "{records}");
+        eprintln!("template gives EventID and time for {known} of {records} records");
+        assert!(known * 100 >= records * 95, "{known} of {records}");
     }
 }

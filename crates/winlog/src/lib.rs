@@ -10,6 +10,7 @@
 use idrecon_core::{Event, FileStats, Origin, Timestamp};
 use std::sync::Arc;
 
+mod evtx_ids;
 mod evtx_reader;
 mod json;
 mod raw;

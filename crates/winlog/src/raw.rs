@@ -90,8 +90,8 @@ impl Key {
 
 /// Earliest and latest accepted event times (1990-01-01, 2100-01-01), the
 /// same as for Entra records.
-const MIN_SECOND: i64 = 631_152_000;
-const MAX_SECOND: i64 = 4_102_444_800;
+pub(crate) const MIN_SECOND: i64 = 631_152_000;
+pub(crate) const MAX_SECOND: i64 = 4_102_444_800;
 
 /// True for values that mean "nothing here" in Windows logs.
 pub(crate) fn is_blank(v: &str) -> bool {
