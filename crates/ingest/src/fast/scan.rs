@@ -98,23 +98,34 @@ fn ws(b: &[u8], mut i: usize) -> usize {
 fn string<const CTL: bool>(b: &[u8], mut i: usize) -> Result<(usize, bool), Bail> {
     let mut esc = false;
     loop {
-        // 8 bytes at a time up to the first candidate; `chunks_exact`
-        // needs no bounds check per word.
-        let rest = b.get(i..).ok_or(Bail)?;
-        let mut words = rest.chunks_exact(8);
-        let mut off = 0;
-        for w in &mut words {
-            let Ok(w) = <[u8; 8]>::try_from(w) else {
+        // 16 bytes at a time (SSE2 through `wide`, no `unsafe` here), then
+        // 8 (SWAR) near the end of the text, up to the first candidate.
+        let mut found = false;
+        while let Some(chunk) = b.get(i..i + 16) {
+            let Ok(w) = <[u8; 16]>::try_from(chunk) else {
                 break;
             };
-            let m = special::<CTL>(u64::from_le_bytes(w));
+            let m = special16::<CTL>(w);
             if m != 0 {
-                off += (m.trailing_zeros() / 8) as usize;
+                i += m.trailing_zeros() as usize;
+                found = true;
                 break;
             }
-            off += 8;
+            i += 16;
         }
-        i += off;
+        if !found {
+            while let Some(chunk) = b.get(i..i + 8) {
+                let Ok(w) = <[u8; 8]>::try_from(chunk) else {
+                    break;
+                };
+                let m = special::<CTL>(u64::from_le_bytes(w));
+                if m != 0 {
+                    i += (m.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+        }
         match *b.get(i).ok_or(Bail)? {
             b'"' => return Ok((i, esc)),
             b'\\' => {
@@ -129,6 +140,20 @@ fn string<const CTL: bool>(b: &[u8], mut i: usize) -> Result<(usize, bool), Bail
             _ => i += 1,
         }
     }
+}
+
+/// Bit `k` set: byte `k` of `w` is `"` or `\` (and, with `CTL`, a control
+/// character). Exact in every bit.
+#[inline(always)]
+fn special16<const CTL: bool>(w: [u8; 16]) -> u32 {
+    use wide::u8x16;
+    let v = u8x16::from(w);
+    let mut m = v.cmp_eq(u8x16::splat(b'"')) | v.cmp_eq(u8x16::splat(b'\\'));
+    if CTL {
+        // `v <= 0x1f`, unsigned.
+        m |= v.min(u8x16::splat(0x1f)).cmp_eq(v);
+    }
+    m.move_mask() as u32
 }
 
 /// Checks the four hex digits of a `\u` escape starting at `i`; returns the
@@ -544,6 +569,27 @@ mod tests {
         unescape(raw, &mut out);
         let want: String = serde_json::from_str(&format!("\"{raw}\"")).expect("json");
         assert_eq!(out, want);
+    }
+
+    #[test]
+    fn special_bytes_16_at_a_time() {
+        for (k, c) in [b'"', b'\\', 0x00, 0x1f, 0x20, 0x7f, 0xc3]
+            .into_iter()
+            .enumerate()
+        {
+            for at in [0, 7, 15] {
+                let mut w = [b'a'; 16];
+                w[at] = c;
+                let special = matches!(c, b'"' | b'\\');
+                assert_eq!(special16::<false>(w), u32::from(special) << at, "{k} {at}");
+                assert_eq!(special16::<true>(w), u32::from(special || c < 0x20) << at);
+            }
+        }
+        let mut w = [b'x'; 16];
+        w[3] = b'"';
+        w[9] = 0x01;
+        assert_eq!(special16::<true>(w), (1 << 3) | (1 << 9));
+        assert_eq!(special16::<false>(w), 1 << 3);
     }
 
     #[test]
