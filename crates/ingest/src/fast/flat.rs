@@ -211,6 +211,19 @@ const BY_LEN: [[u8; 6]; MAX_LEN] = {
     t
 };
 
+/// Bit `c & 31` of entry `n`: some name of length `n` starts with the
+/// letter `c` (a first check that turns most keys away at once).
+const FIRST_LETTERS: [u32; MAX_LEN] = {
+    let mut t = [0u32; MAX_LEN];
+    let mut i = 0;
+    while i < NAMES.len() {
+        let b = NAMES[i].lower.as_bytes();
+        t[b.len()] |= 1 << (b[0] & 31);
+        i += 1;
+    }
+    t
+};
+
 const USED_LENGTHS: u32 = {
     let mut mask = 0u32;
     let mut i = 0;
@@ -296,6 +309,9 @@ fn key_use(key: &[u8]) -> Use {
         return Use::Ignored;
     }
     let first = key.first().map_or(0, |c| c | 0x20);
+    if FIRST_LETTERS[n] & (1 << (first & 31)) == 0 {
+        return Use::Ignored;
+    }
     for &ix in &BY_LEN[n] {
         let Some(name) = NAMES.get(usize::from(ix)) else {
             break;
