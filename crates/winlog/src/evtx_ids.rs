@@ -29,9 +29,78 @@ pub(crate) struct Slots {
     deps: [Option<u16>; 4],
 }
 
-/// Templates walked so far in one chunk, by definition offset (`None`: not
-/// understood).
-pub(crate) type Templates = HashMap<u32, Option<Slots>>;
+/// What one chunk's reading has learnt: the templates walked so far, by
+/// definition offset (`None`: not understood), and the filter's answer by
+/// EventID.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Templates {
+    defs: HashMap<u32, Option<Slots>>,
+    keep: HashMap<u16, bool>,
+}
+
+impl Templates {
+    /// An empty cache.
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// `keep(event_id)`, asked once per EventID.
+    pub(crate) fn keep(&mut self, id: u16, keep: &dyn Fn(&str) -> bool) -> bool {
+        *self.keep.entry(id).or_insert_with(|| keep(&id.to_string()))
+    }
+
+    fn slots(&mut self, chunk: &[u8], def: u32) -> Option<Slots> {
+        *self.defs.entry(def).or_insert_with(|| walk(chunk, def))
+    }
+}
+
+/// The EventID of `record` read straight from its substitution array (no
+/// value parsed but this one), once its template is known: a hint only,
+/// for records that are rendered anyway when it names an EventID a rule
+/// reads. (It does not check the other values, so it never decides that a
+/// record is skipped: [`event_id_and_time`] does.)
+pub(crate) fn event_id_hint(record: &EvtxRecord<'_>, templates: &mut Templates) -> Option<u16> {
+    let chunk = record.chunk.data;
+    let mut c = Cur {
+        b: chunk,
+        at: usize::try_from(record.binxml_offset).ok()?,
+    };
+    // Fragment header, then one template instance.
+    if c.u8()? != 0x0f {
+        return None;
+    }
+    c.skip(3)?;
+    if c.u8()? != 0x0c {
+        return None;
+    }
+    c.skip(1 + 4)?;
+    let def = c.u32()?;
+    if usize::try_from(def).ok()? == c.at {
+        // The definition follows in place: next, GUID, size, data.
+        c.skip(4 + 16)?;
+        let size = usize::try_from(c.u32()?).ok()?;
+        c.skip(size)?;
+    }
+    let slots = templates.slots(chunk, def)?;
+    let count = usize::try_from(c.u32()?).ok()?;
+    let want = usize::from(slots.event_id);
+    if want >= count {
+        return None;
+    }
+    let descriptors = c.at;
+    let mut value = descriptors.checked_add(count.checked_mul(4)?)?;
+    for k in 0..want {
+        let d = chunk.get(descriptors + 4 * k..descriptors + 4 * k + 2)?;
+        value += usize::from(u16::from_le_bytes([d[0], d[1]]));
+    }
+    let d = chunk.get(descriptors + 4 * want..descriptors + 4 * want + 4)?;
+    // UInt16, two bytes.
+    if u16::from_le_bytes([d[0], d[1]]) != 2 || d[2] != 0x06 {
+        return None;
+    }
+    let v = chunk.get(value..value + 2)?;
+    Some(u16::from_le_bytes([v[0], v[1]]))
+}
 
 /// The EventID and event time of `record`, as its rendering would give
 /// them; `None` when that is not certain.
@@ -43,10 +112,7 @@ pub(crate) fn event_id_and_time(
     let [t] = instances.as_slice() else {
         return None;
     };
-    let slots = *templates
-        .entry(t.template_def_offset)
-        .or_insert_with(|| walk(record.chunk.data, t.template_def_offset));
-    let slots = slots?;
+    let slots = templates.slots(record.chunk.data, t.template_def_offset)?;
     for d in slots.deps.iter().flatten() {
         if !present(t.values.get(usize::from(*d))?) {
             return None;

@@ -189,18 +189,25 @@ fn outcome(record: EvtxRecord<'_>, keep: &Keep, templates: &mut Templates) -> Ou
     let offset = record.binxml_offset.saturating_sub(24);
     // BinXML, then the 4-byte copy of the record size.
     let end = record.binxml_offset + u64::from(record.binxml_size) + 4;
-    if let Some(keep) = keep
-        && let Some((id, time)) = crate::evtx_ids::event_id_and_time(&record, templates)
-        // Out of range: rendered, so that the reject is the usual one.
-        && (MIN_SECOND..MAX_SECOND).contains(&time.as_second())
-        && !keep(&id.to_string())
-    {
-        return Outcome {
-            record_id,
-            chunk_ids,
-            end,
-            result: Ok(Item::Skipped(time)),
-        };
+    if let Some(keep) = keep {
+        // A record whose EventID a rule reads is rendered at once (the hint
+        // reads that one value); any other is skipped only when its template
+        // gives its EventID and time for certain.
+        let wanted = crate::evtx_ids::event_id_hint(&record, templates)
+            .is_some_and(|id| templates.keep(id, keep.as_ref()));
+        if !wanted
+            && let Some((id, time)) = crate::evtx_ids::event_id_and_time(&record, templates)
+            // Out of range: rendered, so that the reject is the usual one.
+            && (MIN_SECOND..MAX_SECOND).contains(&time.as_second())
+            && !templates.keep(id, keep.as_ref())
+        {
+            return Outcome {
+                record_id,
+                chunk_ids,
+                end,
+                result: Ok(Item::Skipped(time)),
+            };
+        }
     }
     let fallback = Timestamp::from_nanosecond(record.timestamp.as_nanosecond()).ok();
     let result = match record.into_xml_bytes() {
@@ -608,7 +615,7 @@ mod tests {
                 }
             }
         }
-        let (mut records, mut known) = (0, 0);
+        let (mut records, mut known, mut hinted) = (0, 0, 0);
         let settings = std::sync::Arc::new(ParserSettings::new().indent(false));
         for f in files {
             let mut parser = EvtxParser::from_path(&f).expect("sample opens");
@@ -620,6 +627,11 @@ mod tests {
                     let r = r.expect("sample record");
                     records += 1;
                     let quick = crate::evtx_ids::event_id_and_time(&r, &mut templates);
+                    let hint = crate::evtx_ids::event_id_hint(&r, &mut templates);
+                    if let Some(h) = hint {
+                        hinted += 1;
+                        assert_eq!(Some(h), quick.map(|q| q.0), "{}", f.display());
+                    }
                     let fallback = Timestamp::from_nanosecond(r.timestamp.as_nanosecond()).ok();
                     let xml = r.into_xml().expect("renders").data;
                     let raw = crate::xml::parse_rendered(&xml).expect("scans");
@@ -637,7 +649,10 @@ mod tests {
             }
         }
         assert!(records >= 3989, "{records}");
-        eprintln!("template gives EventID and time for {known} of {records} records");
+        eprintln!(
+            "template gives EventID and time for {known} of {records} records, the hint {hinted}"
+        );
         assert!(known * 100 >= records * 95, "{known} of {records}");
+        assert!(hinted * 100 >= records * 95, "{hinted} of {records}");
     }
 }

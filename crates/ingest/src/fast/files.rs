@@ -17,6 +17,10 @@ use std::sync::{Condvar, Mutex, mpsc};
 /// Files up to this size are read by the workers.
 const SMALL: u64 = 16 << 20;
 
+/// Input bytes each worker may read ahead of delivery (beyond the first few
+/// files).
+const AHEAD_BYTES_PER_THREAD: u64 = 8 << 20;
+
 /// Reads `files` with `threads` workers; `None` when it does not apply
 /// (the caller reads them one after another).
 pub(crate) fn read_all(
@@ -45,7 +49,23 @@ pub(crate) fn read_all(
         threads: 1,
         ..fast.clone()
     };
+    // How far workers may run ahead of delivery: a few files, or more
+    // while the files taken but not delivered are small. A count alone
+    // stalls on uneven inputs: with one large file among many small ones,
+    // the second worker would wait at the small files after the large one
+    // instead of reading the next large one.
     let lookahead = 2 * fast.threads;
+    let bytes_ahead = AHEAD_BYTES_PER_THREAD * fast.threads as u64;
+    let mut sizes = vec![0u64; files.len() + 1];
+    for (i, f) in files.iter().enumerate() {
+        let len = f
+            .path
+            .as_ref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map_or(0, |m| m.len());
+        sizes[i + 1] = sizes[i] + len;
+    }
+    let sizes = &sizes;
     let next = AtomicUsize::new(0);
     // How many files (by input position) have been delivered.
     let delivered = (Mutex::new(0usize), Condvar::new());
@@ -63,7 +83,7 @@ pub(crate) fn read_all(
                     {
                         let (lock, cv) = delivered;
                         let mut d = lock.lock().unwrap_or_else(|e| e.into_inner());
-                        while i >= *d + lookahead {
+                        while i >= *d + lookahead && sizes[i + 1] - sizes[*d] > bytes_ahead {
                             d = cv.wait(d).unwrap_or_else(|e| e.into_inner());
                         }
                     }
