@@ -565,10 +565,8 @@ pub mod hunt {
     /// The prefilter of a catalogue's rules.
     pub fn prefilter(catalogue: &Catalogue) -> Prefilter {
         let rules = catalogue.rules().to_vec();
-        Prefilter::new(move |kind, table, code| {
-            let known =
-                |f: idrecon_core::Field| (f == idrecon_core::Field::ResultCode).then_some(code);
-            rules.iter().any(|r| r.may_use(kind, table, &known))
+        Prefilter::with_fields(move |kind, table, known| {
+            rules.iter().any(|r| r.may_use(kind, table, known))
         })
     }
 

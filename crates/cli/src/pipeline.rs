@@ -149,7 +149,8 @@ impl idrecon_ingest::EventSink for Feed<'_, '_> {
 
 /// The readers' fast paths for these rules: the scanning reader, a
 /// prefilter that skips records no rule can use (derived from the rules'
-/// `where` and `confirm` conditions on the result code) and every core.
+/// `where` and `confirm` conditions on the result code, and on the EventID
+/// for EVTX records) and every core.
 /// `IDRECON_FAST_PATH=0` turns all of it off (the plain, sequential
 /// reading; findings and counts are the same).
 pub fn fast_path(catalogue: &Catalogue) -> idrecon_ingest::FastPath {
@@ -157,9 +158,8 @@ pub fn fast_path(catalogue: &Catalogue) -> idrecon_ingest::FastPath {
         return idrecon_ingest::FastPath::off();
     }
     let rules: Vec<idrecon_rules::Rule> = catalogue.rules().to_vec();
-    let prefilter = idrecon_ingest::Prefilter::new(move |kind, table, code| {
-        let known = |f: idrecon_core::Field| (f == idrecon_core::Field::ResultCode).then_some(code);
-        rules.iter().any(|r| r.may_use(kind, table, &known))
+    let prefilter = idrecon_ingest::Prefilter::with_fields(move |kind, table, known| {
+        rules.iter().any(|r| r.may_use(kind, table, known))
     });
     idrecon_ingest::FastPath {
         enabled: true,

@@ -32,6 +32,15 @@ pub struct FileStats {
     pub kinds: BTreeMap<String, u64>,
     /// The first [`MAX_KEPT_REJECTS`] rejects with reasons.
     pub rejects: Vec<Reject>,
+    /// Used records that come from a part of the file whose checksum
+    /// failed (EVTX chunks with a bad CRC32: read anyway, as logs copied
+    /// from live systems are often dirty). Not written when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub checksum_failed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl FileStats {
@@ -59,6 +68,7 @@ impl FileStats {
         self.read += other.read;
         self.used += other.used;
         self.rejected += other.rejected;
+        self.checksum_failed += other.checksum_failed;
         for (k, v) in &other.kinds {
             *self.kinds.entry(k.clone()).or_default() += v;
         }

@@ -58,6 +58,8 @@ pub(crate) struct Ctx<'a> {
     pub fast: bool,
     /// Skip records no rule can use.
     pub prefilter: Option<Prefilter>,
+    /// Threads this file may be read with (1 when it is read on a worker).
+    pub threads: usize,
     /// Buffers of the scanning reader.
     pub scratch: crate::fast::flat::Scratch,
     /// The compression of the input (`gzip`, `zstd`), `None` when plain.
@@ -88,6 +90,7 @@ impl<'a> Ctx<'a> {
             sink,
             fast: fast.enabled,
             prefilter: fast.prefilter.clone(),
+            threads: fast.threads,
             scratch: Default::default(),
             compressed: None,
             size_hint: None,

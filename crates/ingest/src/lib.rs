@@ -302,22 +302,63 @@ impl EventSink for Plain<'_> {
 /// Decides from a record's kind, table and result code whether any active
 /// rule could use it (`true` when unsure). Built by the caller from its
 /// rules; records it answers `false` for are counted but not normalized.
+///
+/// Built with [`Prefilter::with_fields`], it also answers for records of
+/// which other fields are known (the EVTX reader asks with the EventID).
 #[derive(Clone)]
-pub struct Prefilter(Arc<PrefilterFn>);
+pub struct Prefilter(Inner);
+
+#[derive(Clone)]
+enum Inner {
+    Code(Arc<PrefilterFn>),
+    Fields(Arc<FieldsFn>),
+}
 
 type PrefilterFn = dyn Fn(EventKind, &str, Option<&str>) -> bool + Send + Sync;
+
+/// What is known of a record's fields: `None` unknown, `Some(None)` absent.
+pub type Known<'k, 'v> = &'k dyn Fn(idrecon_core::Field) -> Option<Option<&'v str>>;
+
+type FieldsFn = dyn for<'k, 'v> Fn(EventKind, &str, Known<'k, 'v>) -> bool + Send + Sync;
 
 impl Prefilter {
     /// A prefilter from `may_use(kind, table, result_code)`.
     pub fn new(
         may_use: impl Fn(EventKind, &str, Option<&str>) -> bool + Send + Sync + 'static,
     ) -> Self {
-        Prefilter(Arc::new(may_use))
+        Prefilter(Inner::Code(Arc::new(may_use)))
+    }
+
+    /// A prefilter from `may_use(kind, table, known)`, where `known` gives
+    /// the fields known so far (three-valued, as `Rule::may_use` takes
+    /// them).
+    pub fn with_fields(
+        may_use: impl for<'k, 'v> Fn(EventKind, &str, Known<'k, 'v>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Prefilter(Inner::Fields(Arc::new(may_use)))
     }
 
     /// Whether an event of this kind, table and result code may be used.
     pub fn may_use(&self, kind: EventKind, table: &str, result_code: Option<&str>) -> bool {
-        (self.0)(kind, table, result_code)
+        match &self.0 {
+            Inner::Code(f) => f(kind, table, result_code),
+            Inner::Fields(f) => f(kind, table, &|field| {
+                (field == idrecon_core::Field::ResultCode).then_some(result_code)
+            }),
+        }
+    }
+
+    /// Whether an event of this kind and table, of which `known` gives
+    /// some fields, may be used (`true` when a prefilter built with
+    /// [`Prefilter::new`] is asked without the result code).
+    pub fn may_use_known(&self, kind: EventKind, table: &str, known: Known<'_, '_>) -> bool {
+        match &self.0 {
+            Inner::Code(f) => match known(idrecon_core::Field::ResultCode) {
+                Some(code) => f(kind, table, code),
+                None => true,
+            },
+            Inner::Fields(f) => f(kind, table, known),
+        }
     }
 }
 

@@ -119,8 +119,7 @@ fn dispatch(ctx: &mut Ctx<'_>, src: Src, allow_utf16: bool) {
     if idrecon_winlog::is_evtx(&head) {
         ctx.set_container(Container::Evtx);
         let bytes = read_to_end(ctx, &mut src);
-        let sink = &mut *ctx.sink;
-        idrecon_winlog::read_evtx(bytes, ctx.index, &mut ctx.stats, &mut |e| sink.event(e));
+        crate::fast::evtx::read(ctx, bytes);
         return;
     }
     let first = head.iter().position(|b| !b.is_ascii_whitespace());

@@ -13,11 +13,24 @@
 //! announces that never showed up (a file cut short, a damaged record area)
 //! are rejected as missing. A file cut inside a chunk is padded with zeros
 //! so that the part of that chunk before the cut is still read.
+//!
+//! Checksums: the file header's CRC32 and each chunk's header and record
+//! CRC32s are verified. A chunk that fails is still read (logs copied from
+//! live systems are often dirty), but the file gets a note naming the chunk
+//! and how many records were used from it, and those records are counted
+//! in [`FileStats::checksum_failed`].
+//!
+//! EventID-first filter ([`crate::EvtxOptions::keep_event_id`]): a record
+//! is rendered and checked like any other (so one the full reading would
+//! reject is still rejected), but when no rule reads its EventID no event
+//! is built; it is counted as used and only its time is handed on.
 
-use crate::raw::Raw;
+use crate::evtx_ids::Templates;
+use crate::raw::{MAX_SECOND, MIN_SECOND, Raw};
+use crate::{EvtxOptions, EvtxReport, EvtxSink};
 use evtx::err::EvtxError;
 use evtx::{EvtxParser, EvtxRecord, ParserSettings};
-use idrecon_core::{Event, FileStats, Origin, Timestamp};
+use idrecon_core::{Event, EventKind, FileStats, Origin, Timestamp};
 
 const FILE_HEADER: usize = 4096;
 const CHUNK: usize = 65536;
@@ -39,6 +52,20 @@ struct ChunkInfo {
     failed: bool,
     /// Bytes of it present in the file (less than a chunk when cut).
     present: usize,
+    /// Which of its CRC32 checksums failed (`None`: both hold, or the
+    /// chunk says it has none, or it is cut short).
+    bad_checksum: Option<&'static str>,
+    /// Records used from it.
+    used: u64,
+}
+
+/// What a worker made of a record that passed every check (the event is
+/// moved, not boxed: boxing would add an allocation per record).
+#[allow(clippy::large_enum_variant)]
+enum Item {
+    Event(Event),
+    /// No rule reads its EventID: only its time matters.
+    Skipped(Timestamp),
 }
 
 /// What a worker thread made of one record.
@@ -48,7 +75,46 @@ struct Outcome {
     chunk_ids: (u64, u64),
     /// Where the record ends in its chunk.
     end: u64,
-    result: Result<Event, String>,
+    result: Result<Item, String>,
+}
+
+fn read_u32(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at + 4)?;
+    Some(u32::from_le_bytes(s.try_into().ok()?))
+}
+
+/// The chunk flag (and file header flag) saying no CRC32 is kept.
+const NO_CRC32: u32 = 0x4;
+
+/// Which CRC32 of a whole chunk fails: its header (bytes 0–120 and
+/// 128–512, stored at 124) or its records (512 to the free-space offset,
+/// stored at 52). `None` when both hold or the chunk keeps none.
+fn chunk_checksum(chunk: &[u8]) -> Option<&'static str> {
+    let flags = read_u32(chunk, 120)?;
+    if flags & NO_CRC32 != 0 {
+        return None;
+    }
+    let mut h = crc32fast::Hasher::new();
+    h.update(chunk.get(..120)?);
+    h.update(chunk.get(128..CHUNK_HEADER)?);
+    if Some(h.finalize()) != read_u32(chunk, 124) {
+        return Some("header");
+    }
+    let free = usize::try_from(read_u32(chunk, 48)?).ok()?;
+    let ok = chunk
+        .get(CHUNK_HEADER..free)
+        .is_some_and(|records| Some(crc32fast::hash(records)) == read_u32(chunk, 52));
+    (!ok).then_some("records")
+}
+
+/// Whether the file header's CRC32 (of its first 120 bytes, stored at 124)
+/// fails.
+fn header_checksum_fails(bytes: &[u8]) -> bool {
+    match (read_u32(bytes, 120), bytes.get(..120), read_u32(bytes, 124)) {
+        (Some(flags), _, _) if flags & NO_CRC32 != 0 => false,
+        (Some(_), Some(head), Some(stored)) => crc32fast::hash(head) != stored,
+        _ => false,
+    }
 }
 
 fn read_u64(b: &[u8], at: usize) -> Option<u64> {
@@ -85,6 +151,11 @@ fn survey(bytes: &mut Vec<u8>) -> (Vec<Option<ChunkInfo>>, Option<usize>) {
         let last_id = read_u64(head, 32).unwrap_or(0);
         let count = last_id.checked_sub(first_id).and_then(|d| d.checked_add(1));
         let expected = count.filter(|&c| c <= (CHUNK - CHUNK_HEADER) as u64 / MIN_RECORD);
+        let bad_checksum = if present == CHUNK {
+            chunk_checksum(&bytes[start..start + CHUNK])
+        } else {
+            None
+        };
         chunks.push(Some(ChunkInfo {
             first_id,
             last_id,
@@ -92,6 +163,8 @@ fn survey(bytes: &mut Vec<u8>) -> (Vec<Option<ChunkInfo>>, Option<usize>) {
             seen: 0,
             failed: false,
             present,
+            bad_checksum,
+            used: 0,
         }));
     }
     // A cut last chunk: pad it so the crate reads what is there.
@@ -103,14 +176,39 @@ fn survey(bytes: &mut Vec<u8>) -> (Vec<Option<ChunkInfo>>, Option<usize>) {
     (chunks, cut_header)
 }
 
+/// Which records to normalize, by canonical EventID.
+type Keep = Option<crate::KeepEventId>;
+
 /// Renders and normalizes one record (runs on the parser's worker threads).
-fn outcome(record: EvtxRecord<'_>) -> Outcome {
+/// With an EventID filter, a record whose EventID and time its template
+/// gives (see [`crate::evtx_ids`]) and that no rule reads is not rendered.
+fn outcome(record: EvtxRecord<'_>, keep: &Keep, templates: &mut Templates) -> Outcome {
     let record_id = record.event_record_id;
     let header = record.chunk.header;
     let chunk_ids = (header.first_event_record_id, header.last_event_record_id);
     let offset = record.binxml_offset.saturating_sub(24);
     // BinXML, then the 4-byte copy of the record size.
     let end = record.binxml_offset + u64::from(record.binxml_size) + 4;
+    if let Some(keep) = keep {
+        // A record whose EventID a rule reads is rendered at once (the hint
+        // reads that one value); any other is skipped only when its template
+        // gives its EventID and time for certain.
+        let wanted = crate::evtx_ids::event_id_hint(&record, templates)
+            .is_some_and(|id| templates.keep(id, keep.as_ref()));
+        if !wanted
+            && let Some((id, time)) = crate::evtx_ids::event_id_and_time(&record, templates)
+            // Out of range: rendered, so that the reject is the usual one.
+            && (MIN_SECOND..MAX_SECOND).contains(&time.as_second())
+            && !templates.keep(id, keep.as_ref())
+        {
+            return Outcome {
+                record_id,
+                chunk_ids,
+                end,
+                result: Ok(Item::Skipped(time)),
+            };
+        }
+    }
     let fallback = Timestamp::from_nanosecond(record.timestamp.as_nanosecond()).ok();
     let result = match record.into_xml_bytes() {
         Err(e) => Err(format!(
@@ -122,7 +220,17 @@ fn outcome(record: EvtxRecord<'_>) -> Outcome {
                 "EVTX record (EventRecordID {record_id}) renders as invalid UTF-8: {e}"
             )),
             Ok(xml) => crate::xml::parse_rendered(xml)
-                .and_then(|raw: Raw<'_>| raw.into_event(Origin::default(), fallback))
+                .and_then(|raw: Raw<'_>| match keep {
+                    Some(keep) => {
+                        let (event_id, time) = raw.checked(fallback)?;
+                        Ok(if keep(&event_id) {
+                            Item::Event(raw.into_event(Origin::default(), fallback)?)
+                        } else {
+                            Item::Skipped(time)
+                        })
+                    }
+                    None => raw.into_event(Origin::default(), fallback).map(Item::Event),
+                })
                 .map_err(|e| format!("EVTX record (EventRecordID {record_id}): {e}")),
         },
     };
@@ -249,7 +357,7 @@ impl Tally<'_> {
         }
     }
 
-    fn item(&mut self, item: evtx::err::Result<Outcome>, file: u32, sink: &mut dyn FnMut(Event)) {
+    fn item(&mut self, item: evtx::err::Result<Outcome>, file: u32, sink: &mut dyn EvtxSink) {
         match item {
             Ok(out) => {
                 let chunk = self
@@ -271,14 +379,24 @@ impl Tally<'_> {
                     )),
                     None => out.result,
                 };
+                if result.is_ok()
+                    && let Some(Some(c)) = chunk.and_then(|i| self.chunks.get_mut(i))
+                {
+                    c.used += 1;
+                }
                 match result {
-                    Ok(mut event) => {
+                    Ok(Item::Event(mut event)) => {
                         event.origin = Origin {
                             file,
                             record: self.number(),
                         };
                         self.stats.used(event.kind);
-                        sink(event);
+                        sink.event(event);
+                    }
+                    Ok(Item::Skipped(time)) => {
+                        self.number();
+                        self.stats.used(EventKind::WindowsSecurity);
+                        sink.skipped(time);
                     }
                     Err(reason) => {
                         let reason = match chunk {
@@ -344,25 +462,34 @@ impl Tally<'_> {
     }
 }
 
-/// See [`crate::read_evtx`].
+/// See [`crate::read_evtx_with`].
 pub(crate) fn read(
     mut bytes: Vec<u8>,
     file: u32,
     stats: &mut FileStats,
-    sink: &mut dyn FnMut(Event),
-) {
+    opts: &EvtxOptions,
+    sink: &mut dyn EvtxSink,
+) -> EvtxReport {
+    let mut report = EvtxReport::default();
     if !crate::is_evtx(&bytes) {
         stats.reject(0, "not an EVTX file (no `ElfFile` signature)");
-        return;
+        return report;
+    }
+    if header_checksum_fails(&bytes) {
+        report.notes.push(
+            "the EVTX file header fails its CRC32 checksum (the file was probably copied from a live system); its chunks are read anyway".to_string(),
+        );
     }
     let (chunks, cut_header) = survey(&mut bytes);
     let slots = chunks.len();
-    let settings = ParserSettings::new().num_threads(0).indent(false);
+    let settings = ParserSettings::new()
+        .num_threads(opts.threads.max(1))
+        .indent(false);
     let mut parser = match EvtxParser::from_buffer(bytes) {
         Ok(p) => p.with_configuration(settings),
         Err(e) => {
             stats.reject(0, format!("unreadable EVTX file header: {}", chain(&e)));
-            return;
+            return report;
         }
     };
     let listed = usize::from(parser.header().chunk_count);
@@ -372,10 +499,15 @@ pub(crate) fn read(
         current: None,
         next: 0,
     };
+    let keep = opts.keep_event_id.clone();
     // The crate re-raises a worker's panic here; a damaged file must not
     // take the run down, so what was not read yet is counted as lost.
     let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        for item in parser.serialized_records(|r| r.map(outcome)) {
+        // Templates are walked once per chunk: the closure is cloned for
+        // each chunk, its cache with it (empty).
+        let mut templates = Templates::new();
+        for item in parser.serialized_records(move |r| r.map(|r| outcome(r, &keep, &mut templates)))
+        {
             tally.item(item, file, sink);
         }
     }))
@@ -397,6 +529,19 @@ pub(crate) fn read(
             "the EVTX file header lists {listed} chunks but the file holds {slots}: the file looks cut short, records of the missing chunks are lost"
         ));
     }
+    for (i, c) in tally.chunks.iter().enumerate() {
+        let Some(c) = c else { continue };
+        let Some(which) = c.bad_checksum else {
+            continue;
+        };
+        tally.stats.checksum_failed += c.used;
+        report.notes.push(format!(
+            "EVTX chunk {i} at offset {:#x} fails its {which} CRC32 checksum; {} record(s) were used from it anyway (logs copied from a live system are often dirty)",
+            FILE_HEADER + i * CHUNK,
+            c.used
+        ));
+    }
+    report
 }
 
 #[cfg(test)]
@@ -445,5 +590,69 @@ mod tests {
         }
         // 3,989 in the ten files SOURCES.md lists.
         assert!(records >= 3989, "{records}");
+    }
+
+    /// For every record of every public sample whose EventID and time its
+    /// template gives without rendering, they are those of the rendered
+    /// record after normalization; and the template gives them for nearly
+    /// every record.
+    #[test]
+    fn template_event_id_and_time_agree_with_the_rendering() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+        if !dir.join("SOURCES.md").is_file() {
+            eprintln!("SKIPPED: public sample folder {} is absent", dir.display());
+            return;
+        }
+        let mut files = Vec::new();
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "evtx") {
+                    files.push(p);
+                }
+            }
+        }
+        let (mut records, mut known, mut hinted) = (0, 0, 0);
+        let settings = std::sync::Arc::new(ParserSettings::new().indent(false));
+        for f in files {
+            let mut parser = EvtxParser::from_path(&f).expect("sample opens");
+            for chunk in parser.chunks() {
+                let mut data = chunk.expect("sample chunk");
+                let mut chunk = data.parse(settings.clone()).expect("sample chunk parses");
+                let mut templates = Templates::new();
+                for r in chunk.iter() {
+                    let r = r.expect("sample record");
+                    records += 1;
+                    let quick = crate::evtx_ids::event_id_and_time(&r, &mut templates);
+                    let hint = crate::evtx_ids::event_id_hint(&r, &mut templates);
+                    if let Some(h) = hint {
+                        hinted += 1;
+                        assert_eq!(Some(h), quick.map(|q| q.0), "{}", f.display());
+                    }
+                    let fallback = Timestamp::from_nanosecond(r.timestamp.as_nanosecond()).ok();
+                    let xml = r.into_xml().expect("renders").data;
+                    let raw = crate::xml::parse_rendered(&xml).expect("scans");
+                    let (id, time) = raw.checked(fallback).expect("checks");
+                    if let Some((qid, qtime)) = quick {
+                        known += 1;
+                        assert_eq!(
+                            (qid.to_string(), qtime),
+                            (id, time),
+                            "{}: {xml}",
+                            f.display()
+                        );
+                    }
+                }
+            }
+        }
+        assert!(records >= 3989, "{records}");
+        eprintln!(
+            "template gives EventID and time for {known} of {records} records, the hint {hinted}"
+        );
+        assert!(known * 100 >= records * 95, "{known} of {records}");
+        assert!(hinted * 100 >= records * 95, "{hinted} of {records}");
     }
 }

@@ -7,8 +7,10 @@
 //! - [`json_shape`] / [`normalize_json`]: one JSON record (ECS/Winlogbeat,
 //!   Sentinel `SecurityEvent` row, `evtx_dump` JSON).
 
-use idrecon_core::{Event, FileStats, Origin};
+use idrecon_core::{Event, FileStats, Origin, Timestamp};
+use std::sync::Arc;
 
+mod evtx_ids;
 mod evtx_reader;
 mod json;
 mod raw;
@@ -35,9 +37,86 @@ pub fn is_evtx(head: &[u8]) -> bool {
 ///
 /// Records are numbered 1, 2, … in the order read (chunk order, the oldest
 /// chunk first); `request_id` is the record's `EventRecordID`. A buffer that
-/// is not an EVTX file is one rejected record (number 0).
-pub fn read_evtx(bytes: Vec<u8>, file: u32, stats: &mut FileStats, sink: &mut dyn FnMut(Event)) {
-    evtx_reader::read(bytes, file, stats, sink);
+/// is not an EVTX file is one rejected record (number 0). The notes on the
+/// file as a whole (checksums that fail) are returned.
+pub fn read_evtx(
+    bytes: Vec<u8>,
+    file: u32,
+    stats: &mut FileStats,
+    sink: &mut dyn FnMut(Event),
+) -> EvtxReport {
+    struct Events<'s>(&'s mut dyn FnMut(Event));
+    impl EvtxSink for Events<'_> {
+        fn event(&mut self, ev: Event) {
+            (self.0)(ev)
+        }
+    }
+    let opts = EvtxOptions {
+        threads: 0,
+        keep_event_id: None,
+    };
+    evtx_reader::read(bytes, file, stats, &opts, &mut Events(sink))
+}
+
+/// [`read_evtx`] with options: the threads rendering the file's chunks, and
+/// an EventID filter whose skipped records reach `sink` as
+/// [`EvtxSink::skipped`].
+pub fn read_evtx_with(
+    bytes: Vec<u8>,
+    file: u32,
+    stats: &mut FileStats,
+    opts: &EvtxOptions,
+    sink: &mut dyn EvtxSink,
+) -> EvtxReport {
+    evtx_reader::read(bytes, file, stats, opts, sink)
+}
+
+/// How [`read_evtx_with`] reads a file.
+#[derive(Clone, Default)]
+pub struct EvtxOptions {
+    /// Threads rendering the file's chunks (the `evtx` crate's pool); 0 or
+    /// 1: the calling thread only, as when several files are read at once.
+    pub threads: usize,
+    /// The EventID-first filter: `keep(event_id)` (canonical decimal text)
+    /// says whether any rule may use a record with that EventID. A record
+    /// it answers `false` for is still rendered and checked like any other
+    /// (so a record the full reading would reject is still rejected), then
+    /// counted as used and handed to [`EvtxSink::skipped`] with its time;
+    /// no event is built.
+    pub keep_event_id: Option<KeepEventId>,
+}
+
+/// See [`EvtxOptions::keep_event_id`].
+pub type KeepEventId = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+impl std::fmt::Debug for EvtxOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvtxOptions")
+            .field("threads", &self.threads)
+            .field("keep_event_id", &self.keep_event_id.is_some())
+            .finish()
+    }
+}
+
+/// Receives what [`read_evtx_with`] produces, in file order.
+pub trait EvtxSink {
+    /// A normalized event.
+    fn event(&mut self, ev: Event);
+    /// A record counted as used that the EventID filter skipped: its event
+    /// time (what a batch engine still needs).
+    fn skipped(&mut self, time: Timestamp) {
+        let _ = time;
+    }
+}
+
+/// What an EVTX reading found about the file as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvtxReport {
+    /// Problems that did not stop the reading, phrased for the user: a
+    /// file header or chunk whose CRC32 checksum fails (the records of such
+    /// a chunk are still read and counted in
+    /// [`FileStats::checksum_failed`]).
+    pub notes: Vec<String>,
 }
 
 /// Reads Windows event XML (one `<Event>` or many, optionally wrapped in

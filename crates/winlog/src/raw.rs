@@ -90,8 +90,8 @@ impl Key {
 
 /// Earliest and latest accepted event times (1990-01-01, 2100-01-01), the
 /// same as for Entra records.
-const MIN_SECOND: i64 = 631_152_000;
-const MAX_SECOND: i64 = 4_102_444_800;
+pub(crate) const MIN_SECOND: i64 = 631_152_000;
+pub(crate) const MAX_SECOND: i64 = 4_102_444_800;
 
 /// True for values that mean "nothing here" in Windows logs.
 pub(crate) fn is_blank(v: &str) -> bool {
@@ -148,6 +148,17 @@ impl<'a> Raw<'a> {
         origin: Origin,
         fallback_time: Option<Timestamp>,
     ) -> Result<Event, String> {
+        let (event_id, time) = self.checked(fallback_time)?;
+        Ok(self.build(event_id, time, origin))
+    }
+
+    /// The checks of [`Raw::into_event`] (every reason it rejects a record
+    /// for) and what they find: the EventID in canonical form and the event
+    /// time. A record that passes them becomes an event.
+    pub(crate) fn checked(
+        &self,
+        fallback_time: Option<Timestamp>,
+    ) -> Result<(String, Timestamp), String> {
         let event_id = match self.event_id.as_deref().map(str::trim) {
             None | Some("") => return Err("missing EventID".into()),
             Some(id) => match id.parse::<u32>() {
@@ -178,6 +189,10 @@ impl<'a> Raw<'a> {
                 "timestamp out of range in {field}: `{text}` (accepted: 1990 to 2099)"
             ));
         }
+        Ok((event_id, time))
+    }
+
+    fn build(self, event_id: String, time: Timestamp, origin: Origin) -> Event {
         let mut e = Event::new(
             time,
             EventKind::WindowsSecurity,
@@ -202,7 +217,7 @@ impl<'a> Raw<'a> {
         e.resource = self.text(Key::ServiceName);
         e.result_description = self.text(Key::FailureReason);
         e.request_id = clean(self.record_id.as_deref());
-        Ok(e)
+        e
     }
 
     fn text(&self, key: Key) -> Option<String> {

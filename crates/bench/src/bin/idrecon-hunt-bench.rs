@@ -2,7 +2,7 @@
 //! timing the readers' fast paths against the plain reading.
 //!
 //! ```text
-//! idrecon-hunt-bench [--profile seed|recommended] [--plain] [--no-prefilter] [--threads N] [--dump FILE] PATH...
+//! idrecon-hunt-bench [--profile seed|recommended] [--plain] [--no-prefilter] [--threads N] [--block-bytes N] [--dump FILE] PATH...
 //! ```
 //!
 //! Prints one line: files, records read/used/rejected, events pushed,
@@ -27,6 +27,12 @@ fn main() -> ExitCode {
             "--plain" => cfg.fast = false,
             "--no-prefilter" => cfg.prefilter = false,
             "--threads" => cfg.threads = it.next().and_then(|t| t.parse().ok()).unwrap_or(1),
+            "--block-bytes" => {
+                cfg.block_bytes = it
+                    .next()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(idrecon_ingest::DEFAULT_BLOCK_BYTES)
+            }
             "--dump" => dump = it.next(),
             _ => paths.push(std::path::PathBuf::from(a)),
         }

@@ -8,7 +8,7 @@
 //! crate's threads). Reports are exactly those of reading the files one
 //! after another.
 
-use super::{Collect, Out};
+use super::Collect;
 use crate::{EventSink, FastPath, FileReport, IngestError, IngestOptions, InputFile};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +16,10 @@ use std::sync::{Condvar, Mutex, mpsc};
 
 /// Files up to this size are read by the workers.
 const SMALL: u64 = 16 << 20;
+
+/// Input bytes each worker may read ahead of delivery (beyond the first few
+/// files).
+const AHEAD_BYTES_PER_THREAD: u64 = 8 << 20;
 
 /// Reads `files` with `threads` workers; `None` when it does not apply
 /// (the caller reads them one after another).
@@ -45,13 +49,29 @@ pub(crate) fn read_all(
         threads: 1,
         ..fast.clone()
     };
+    // How far workers may run ahead of delivery: a few files, or more
+    // while the files taken but not delivered are small. A count alone
+    // stalls on uneven inputs: with one large file among many small ones,
+    // the second worker would wait at the small files after the large one
+    // instead of reading the next large one.
     let lookahead = 2 * fast.threads;
+    let bytes_ahead = AHEAD_BYTES_PER_THREAD * fast.threads as u64;
+    let mut sizes = vec![0u64; files.len() + 1];
+    for (i, f) in files.iter().enumerate() {
+        let len = f
+            .path
+            .as_ref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map_or(0, |m| m.len());
+        sizes[i + 1] = sizes[i] + len;
+    }
+    let sizes = &sizes;
     let next = AtomicUsize::new(0);
     // How many files (by input position) have been delivered.
     let delivered = (Mutex::new(0usize), Condvar::new());
     let mut reports = Vec::with_capacity(files.len());
     std::thread::scope(|s| {
-        let (tx, rx) = mpsc::channel::<(usize, Result<FileReport, IngestError>, Vec<Out>)>();
+        let (tx, rx) = mpsc::channel::<(usize, Result<FileReport, IngestError>, Collect)>();
         for _ in 0..fast.threads {
             let tx = tx.clone();
             let (next, delivered, small, single) = (&next, &delivered, &small, &single);
@@ -63,21 +83,21 @@ pub(crate) fn read_all(
                     {
                         let (lock, cv) = delivered;
                         let mut d = lock.lock().unwrap_or_else(|e| e.into_inner());
-                        while i >= *d + lookahead {
+                        while i >= *d + lookahead && sizes[i + 1] - sizes[*d] > bytes_ahead {
                             d = cv.wait(d).unwrap_or_else(|e| e.into_inner());
                         }
                     }
                     let mut c = Collect::default();
                     let index = u32::try_from(i).unwrap_or(u32::MAX);
                     let r = crate::read_file_into(&files[i], index, opts, single, &mut c);
-                    if tx.send((i, r, c.0)).is_err() {
+                    if tx.send((i, r, c)).is_err() {
                         return;
                     }
                 }
             });
         }
         drop(tx);
-        let mut pending: BTreeMap<usize, (Result<FileReport, IngestError>, Vec<Out>)> =
+        let mut pending: BTreeMap<usize, (Result<FileReport, IngestError>, Collect)> =
             BTreeMap::new();
         let mut is_small = vec![false; files.len()];
         for &i in &small {
@@ -105,12 +125,7 @@ pub(crate) fn read_all(
             };
             let r = match done {
                 Some((r, out)) => {
-                    for o in out {
-                        match o {
-                            Out::Event(ev) => sink.event(ev),
-                            Out::Skipped(t, k) => sink.skipped(t, k),
-                        }
-                    }
+                    out.replay(sink, |_| {});
                     r
                 }
                 None => crate::read_file_into(f, index, opts, fast, sink),

@@ -6,6 +6,7 @@
 //! falls back to the full parse for anything it does not handle (see
 //! [`flat`]), and a skipped record is counted as used like any other.
 
+pub(crate) mod evtx;
 pub(crate) mod files;
 pub(crate) mod flat;
 #[cfg(unix)]
@@ -64,22 +65,47 @@ pub(crate) fn merge_stats(
     }
 }
 
-/// What a worker's sink collected (events are moved, not boxed: boxing
-/// would add an allocation per event).
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Out {
-    Event(Event),
+/// What a worker's sink collected, in order: the events themselves are
+/// kept apart from the (small) order list, so that the many skipped
+/// records of a block cost a few bytes each, not an event's size.
+#[derive(Default)]
+pub(crate) struct Collect {
+    order: Vec<Out>,
+    events: Vec<Event>,
+}
+
+/// One item of a [`Collect`]'s order.
+enum Out {
+    /// The next of the collected events.
+    Event,
     Skipped(Timestamp, EventKind),
 }
 
-#[derive(Default)]
-pub(crate) struct Collect(pub Vec<Out>);
+impl Collect {
+    /// Hands everything collected to `sink` in order, each event first
+    /// passed through `fix`.
+    pub(crate) fn replay(self, sink: &mut dyn EventSink, mut fix: impl FnMut(&mut Event)) {
+        let mut events = self.events.into_iter();
+        for o in self.order {
+            match o {
+                Out::Event => {
+                    if let Some(mut ev) = events.next() {
+                        fix(&mut ev);
+                        sink.event(ev);
+                    }
+                }
+                Out::Skipped(t, k) => sink.skipped(t, k),
+            }
+        }
+    }
+}
 
 impl EventSink for Collect {
     fn event(&mut self, ev: Event) {
-        self.0.push(Out::Event(ev));
+        self.order.push(Out::Event);
+        self.events.push(ev);
     }
     fn skipped(&mut self, time: Timestamp, kind: EventKind) {
-        self.0.push(Out::Skipped(time, kind));
+        self.order.push(Out::Skipped(time, kind));
     }
 }

@@ -9,7 +9,7 @@
 //! input, a first line that is not a plain record, very long lines, strict
 //! mode) is read sequentially.
 
-use super::{Collect, Out};
+use super::Collect;
 use crate::ctx::{Container, Ctx};
 use crate::{FastPath, IngestOptions, InputFile};
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ use std::sync::mpsc;
 /// One block's results, line numbers local to the block.
 struct Block {
     lines: u64,
-    out: Vec<Out>,
+    out: Collect,
     parts: crate::ctx::Parts,
 }
 
@@ -186,15 +186,7 @@ fn read_block(f: &File, start: u64, end: u64, buf: &mut Vec<u8>) -> io::Result<(
 /// Hands one block's results to the sink and merges its counts; returns
 /// its number of lines.
 fn apply(ctx: &mut Ctx<'_>, b: Block, base: u64) -> u64 {
-    for o in b.out {
-        match o {
-            Out::Event(mut ev) => {
-                ev.origin.record += base;
-                ctx.sink.event(ev);
-            }
-            Out::Skipped(t, k) => ctx.sink.skipped(t, k),
-        }
-    }
+    b.out.replay(&mut *ctx.sink, |ev| ev.origin.record += base);
     ctx.absorb(b.parts, base);
     b.lines
 }
@@ -234,7 +226,7 @@ fn block(buf: &[u8], file: &InputFile, index: u32, opts: &IngestOptions, fast: &
     let parts = ctx.into_parts();
     Block {
         lines: line_no,
-        out: sink.0,
+        out: sink,
         parts,
     }
 }

@@ -48,6 +48,13 @@ fn rules(p: Profile) -> Vec<Rule> {
 }
 
 fn prefilter(rules: Vec<Rule>) -> Prefilter {
+    Prefilter::with_fields(move |kind, table, known| {
+        rules.iter().any(|r| r.may_use(kind, table, known))
+    })
+}
+
+/// The prefilter built the older way, from the result code alone.
+fn code_prefilter(rules: Vec<Rule>) -> Prefilter {
     Prefilter::new(move |kind, table, code| {
         let known = |f: idrecon_core::Field| (f == idrecon_core::Field::ResultCode).then_some(code);
         rules.iter().any(|r| r.may_use(kind, table, &known))
@@ -520,4 +527,67 @@ fn prefilter_never_skips_what_a_rule_uses() {
         s > 20 && u > s && r > 50,
         "skipped {s}, used {u}, rejected {r}"
     );
+}
+
+/// The EventID-first EVTX filter: on every public EVTX sample the reading
+/// with the rules' prefilter equals the plain one (reports, record numbers,
+/// times), every skipped record is one no rule uses, and records of event
+/// ids no rule reads are skipped indeed; a result-code-only prefilter skips
+/// no EVTX record.
+#[test]
+fn evtx_records_skipped_by_event_id_are_those_no_rule_reads() {
+    let samples = repo_root().join("../shared/data");
+    if !samples.join("SOURCES.md").is_file() {
+        eprintln!(
+            "SKIPPED: public sample folder {} is absent",
+            samples.display()
+        );
+        return;
+    }
+    let files: Vec<PathBuf> = idrecon_ingest::expand_paths(&[samples])
+        .expect("paths")
+        .into_iter()
+        .filter_map(|f| f.path)
+        .filter(|p| p.extension().is_some_and(|e| e == "evtx"))
+        .collect();
+    assert!(files.len() >= 10, "{files:?}");
+    let mut skipped = [0u64; 2];
+    for f in &files {
+        check_file(f);
+        let (_, plain) = read(f, &FastPath::off());
+        for (n, profile) in [Profile::Seed, Profile::Recommended]
+            .into_iter()
+            .enumerate()
+        {
+            let fast = FastPath {
+                enabled: true,
+                prefilter: Some(prefilter(rules(profile))),
+                threads: 1,
+                block_bytes: 1 << 20,
+            };
+            let (_, items) = read(f, &fast);
+            for (got, want) in items.iter().zip(&plain) {
+                let (Item::Skipped(..), Item::Event(want)) = (got, want) else {
+                    continue;
+                };
+                skipped[n] += 1;
+                let id = want.event_id.as_deref().unwrap_or_default();
+                assert!(
+                    !["4624", "4625", "4768", "4771", "4776"].contains(&id)
+                        || profile == Profile::Seed,
+                    "{profile}: skipped {id}"
+                );
+            }
+            let code_only = FastPath {
+                prefilter: Some(code_prefilter(rules(profile))),
+                ..fast
+            };
+            let (_, items) = read(f, &code_only);
+            assert!(items.iter().all(|i| matches!(i, Item::Event(_))));
+        }
+    }
+    // The samples hold hundreds of records of other event ids (4688,
+    // 4672, 4634, …); the seed profile reads 4625 and 4771 only.
+    assert!(skipped[1] > 300, "{skipped:?}");
+    assert!(skipped[0] > skipped[1], "{skipped:?}");
 }

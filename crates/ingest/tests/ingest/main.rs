@@ -2,6 +2,7 @@
 //! sign-ins and audits, rejects, compression, encodings and path expansion.
 
 mod compression;
+mod evtx_checksums;
 mod fast_path;
 mod paths;
 mod rejects;
