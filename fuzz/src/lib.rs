@@ -3,7 +3,8 @@
 
 use idrecon_core::event::table;
 use idrecon_core::{Event, EventKind, FileStats, Origin, Timestamp};
-use idrecon_ingest::{IngestOptions, InputFile, read_file};
+use idrecon_ingest::{EventSink, FastPath, IngestOptions, InputFile, Prefilter, read_file};
+use idrecon_rules::{Catalogue, Profile, Rule};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -51,6 +52,7 @@ pub fn ingest(bytes: &[u8], opts: &IngestOptions) -> Vec<Event> {
     let file = InputFile::from_path(path.clone());
     let mut events = Vec::new();
     let res = read_file(&file, 0, opts, &mut |e| events.push(e));
+    let ok = res.is_ok();
     match res {
         Ok(report) => check_stats(&report.stats, events.len() as u64),
         Err(e) => {
@@ -60,7 +62,94 @@ pub fn ingest(bytes: &[u8], opts: &IngestOptions) -> Vec<Event> {
     for e in &events {
         check_event(e);
     }
+    if ok {
+        check_prefilter(&file, opts, &events);
+    }
     events
+}
+
+/// Both profiles' rules (the prefilter's and the EVTX filter's source).
+pub fn all_rules() -> &'static [Rule] {
+    static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
+    RULES.get_or_init(|| {
+        let mut v = Vec::new();
+        for p in [Profile::Seed, Profile::Recommended] {
+            if let Ok(c) = Catalogue::load(p, &[]) {
+                v.extend(c.rules().iter().cloned());
+            }
+        }
+        v
+    })
+}
+
+/// True when some rule keeps the event (as a probe or a confirmation):
+/// what the prefilter must never skip.
+pub fn some_rule_uses(e: &Event) -> bool {
+    let mut d = e.clone();
+    d.derive();
+    all_rules()
+        .iter()
+        .any(|r| r.reads(&d) && (r.matches(&d) || r.confirms(&d)))
+}
+
+struct Counting {
+    events: Vec<Event>,
+    skipped: u64,
+}
+
+impl EventSink for Counting {
+    fn event(&mut self, ev: Event) {
+        self.events.push(ev);
+    }
+    fn skipped(&mut self, _time: Timestamp, _kind: EventKind) {
+        self.skipped += 1;
+    }
+}
+
+/// The same file read again through the fast path with the rules'
+/// prefilter: the counts are the plain reading's, every event is one of
+/// the plain reading's (same record), and every event of the plain reading
+/// that a rule keeps is delivered (a skipped record is one no rule uses).
+fn check_prefilter(file: &InputFile, opts: &IngestOptions, plain: &[Event]) {
+    let rules = all_rules();
+    let fast = FastPath {
+        enabled: true,
+        prefilter: Some(Prefilter::with_fields(move |kind, table, known| {
+            rules.iter().any(|r| r.may_use(kind, table, known))
+        })),
+        threads: 1,
+        block_bytes: idrecon_ingest::DEFAULT_BLOCK_BYTES,
+    };
+    let mut sink = Counting {
+        events: Vec::new(),
+        skipped: 0,
+    };
+    let Ok(report) = idrecon_ingest::read_file_into(file, 0, opts, &fast, &mut sink) else {
+        panic!("the prefiltered reading failed where the plain one did not");
+    };
+    let stats = &report.stats;
+    assert!(stats.reconciles(), "prefiltered counts do not reconcile");
+    assert_eq!(
+        stats.used,
+        sink.events.len() as u64 + sink.skipped,
+        "used != events + skipped"
+    );
+    assert_eq!(
+        stats.used,
+        plain.len() as u64,
+        "used differs from the plain reading"
+    );
+    let delivered: std::collections::HashSet<u64> =
+        sink.events.iter().map(|e| e.origin.record).collect();
+    for e in plain {
+        if some_rule_uses(e) {
+            assert!(
+                delivered.contains(&e.origin.record),
+                "the prefilter skipped record {} that a rule uses",
+                e.origin.record
+            );
+        }
+    }
 }
 
 /// Per-event invariants: Entra events carry a plausible time (readers reject
