@@ -107,6 +107,11 @@ struct RuleState {
     evicted: u64,
     /// Last emitted digest and version per finding id (streaming).
     emitted: HashMap<String, (String, u32)>,
+    /// Tumbling rules with a pivot (streaming): the bucket of the
+    /// completion-delayed watermark at the last evaluation. Their findings
+    /// change only when a bucket completes, so they are evaluated only
+    /// when it moves.
+    evaluated_at: Option<i64>,
 }
 
 /// Mutable state of one evaluation. Push events in any order, then finish;
@@ -388,6 +393,15 @@ impl<'e> Run<'e> {
         let pending_after = pending_after(rule, watermark);
         let final_wm = pending_after.unwrap_or(watermark);
         let fb = bucket_of(final_wm, len);
+        if rule.pivot.is_some() {
+            // Nothing is emitted, closed or evicted before a bucket
+            // completes: a whole day's bucket is not re-evaluated at every
+            // batch.
+            if self.rules[i].evaluated_at == Some(fb) {
+                return;
+            }
+            self.rules[i].evaluated_at = Some(fb);
+        }
         let complete = |b: i64| bucket_start(b.saturating_add(1), len) <= final_wm;
         let done = |b: i64| b <= fb.saturating_sub(2);
         let keys: Vec<Key> = self.rules[i]
