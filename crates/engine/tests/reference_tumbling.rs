@@ -260,6 +260,8 @@ struct SharedRow {
 
 /// An account's sources and rows in one bucket.
 type Sources<'a> = (BTreeSet<String>, Vec<&'a Event>);
+/// An account of a group and its rows.
+type Member<'a> = (String, Vec<&'a Event>);
 
 fn reference_shared(
     evs: &[Event],
@@ -307,7 +309,7 @@ fn reference_shared(
         slot.0.insert(ip.to_string());
         slot.1.push(e);
     }
-    let mut groups: BTreeMap<(i64, Vec<String>), Vec<(String, Vec<&Event>)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(i64, Vec<String>), Vec<Member<'_>>> = BTreeMap::new();
     for ((b, u), (set, rows)) in per {
         if set.len() < min_sources {
             continue;
