@@ -9,6 +9,7 @@ use idrecon_core::text::normalize_user;
 use idrecon_core::{Event, EventKind, Finding, PeakWindow, Severity, Timestamp};
 use idrecon_rules::{MeasureFn, Rule, WindowKind};
 use serde_json::Value;
+use smallvec::SmallVec;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,7 +80,14 @@ pub struct FindingUpdate {
 }
 
 /// Key values, interned (one copy per distinct value across rules).
-type Key = Vec<Option<Arc<str>>>;
+type Key = Box<[Option<Arc<str>>]>;
+
+/// A key's events: most keys of a large input hold one (a source with one
+/// success), kept without a heap allocation.
+type List<T> = SmallVec<[Arc<T>; 1]>;
+
+/// No history (the default of keys that have none).
+static NO_HISTORY: BTreeMap<i64, u64> = BTreeMap::new();
 
 /// Pushes between two sweeps of stale lookback probes.
 const PRUNE_EVERY: u64 = 1 << 16;
@@ -89,12 +97,12 @@ const BACKGROUND_DROP: u64 = 100_000;
 
 #[derive(Debug, Default)]
 struct KeyState {
-    events: Vec<Arc<Event>>,
-    confirms: Vec<Arc<Confirm>>,
+    events: List<Event>,
+    confirms: List<Confirm>,
     dirty: bool,
     /// Tumbling rules with a baseline (streaming): the threshold measure of
     /// buckets whose events were evicted, by bucket index.
-    history: BTreeMap<i64, u64>,
+    history: Option<Box<BTreeMap<i64, u64>>>,
 }
 
 #[derive(Debug, Default)]
@@ -420,7 +428,8 @@ impl<'e> Run<'e> {
             let (found, first_pending, done_values) = {
                 let g = &self.rules[i].groups[&key];
                 let (evs, conf, first_pending) = streaming_view(rule, g, watermark, pending_after);
-                let found = self.tumbling_findings(rule, &key, &evs, &conf, &g.history);
+                let history = g.history.as_deref().unwrap_or(&NO_HISTORY);
+                let found = self.tumbling_findings(rule, &key, &evs, &conf, history);
                 // Threshold values of the buckets about to be evicted.
                 let mut done_values: BTreeMap<i64, u64> = BTreeMap::new();
                 if rule.window.baseline.is_some() {
@@ -446,12 +455,19 @@ impl<'e> Run<'e> {
                 continue;
             };
             g.dirty = first_pending.is_some();
-            g.history.extend(done_values);
+            if !done_values.is_empty() {
+                g.history.get_or_insert_default().extend(done_values);
+            }
             if let Some(bl) = &rule.window.baseline {
                 // Buckets from fb - 1 on may still be evaluated; they need
                 // `history` buckets before them.
                 let keep_from = fb.saturating_sub(1).saturating_sub(bl.buckets(len) as i64);
-                g.history = g.history.split_off(&keep_from);
+                if let Some(h) = &mut g.history {
+                    **h = h.split_off(&keep_from);
+                    if h.is_empty() {
+                        g.history = None;
+                    }
+                }
             }
             let before = g.events.len() + g.confirms.len();
             g.events.retain(|e| !done(bucket_of(e.time, len)));
@@ -460,7 +476,7 @@ impl<'e> Run<'e> {
             g.confirms.retain(|e| e.time() >= conf_cut);
             let after = g.events.len() + g.confirms.len();
             self.retained -= (before - after) as u64;
-            if g.events.is_empty() && g.confirms.is_empty() && g.history.is_empty() {
+            if g.events.is_empty() && g.confirms.is_empty() && g.history.is_none() {
                 st.groups.remove(&key);
             }
         }
@@ -540,9 +556,15 @@ impl<'e> Run<'e> {
                     }
                     WindowKind::Tumbling => {
                         f.extend(
-                            self.tumbling_findings(rule, key, &evs, &conf, &g.history)
-                                .into_iter()
-                                .map(|(f, _)| f),
+                            self.tumbling_findings(
+                                rule,
+                                key,
+                                &evs,
+                                &conf,
+                                g.history.as_deref().unwrap_or(&NO_HISTORY),
+                            )
+                            .into_iter()
+                            .map(|(f, _)| f),
                         );
                     }
                 }
@@ -691,10 +713,11 @@ impl<'e> Run<'e> {
                 unique_usernames: value,
                 total_failures: g.events.len() as u64,
             };
-            let mut k = key.clone();
+            let mut k = key.to_vec();
             if let Some(set) = &g.set {
                 k.push(Some(Arc::from(set.join(","))));
             }
+            let k: Key = k.into_boxed_slice();
             let f = self.finding(
                 rule,
                 &k,
@@ -971,11 +994,7 @@ fn streaming_view<'a>(
 
 /// Keeps the latest `cap` events (canonical order) and returns how many
 /// were dropped.
-fn keep_latest<T>(
-    list: &mut Vec<Arc<T>>,
-    cap: usize,
-    cmp: fn(&T, &T) -> std::cmp::Ordering,
-) -> u64 {
+fn keep_latest<T>(list: &mut List<T>, cap: usize, cmp: fn(&T, &T) -> std::cmp::Ordering) -> u64 {
     if list.len() <= cap {
         return 0;
     }

@@ -216,6 +216,17 @@ pub fn steps(f: &Finding, meta: Option<&RuleMeta>, has_pivots: bool) -> Vec<Stri
                 h => format!("; logged by {}", list(h, 5)),
             }
         )
+    } else if f.source_ip.is_none()
+        && f.key.is_empty()
+        && num(f, "max_users_per_source").unwrap_or(0.0) * 2.0 >= f.unique_usernames as f64
+    {
+        let members = strings(f, "members");
+        format!(
+            "One source sent most of this surge (up to {} of its {} accounts; sources: {}): it is reported per source too (auth_username_enumeration) — block it, and check the other sources of the bucket.",
+            num(f, "max_users_per_source").unwrap_or(0.0),
+            f.unique_usernames,
+            list(&members, 8)
+        )
     } else if f.source_ip.is_none() && f.key.is_empty() {
         format!(
             "Blocking addresses does little against {source}: most send one or two requests. Check their autonomous systems{} and user agents for a proxy or botnet provider to block as a whole, and require compliant devices or phishing-resistant MFA for sign-ins from unmanaged networks.",
@@ -277,12 +288,13 @@ pub fn steps(f: &Finding, meta: Option<&RuleMeta>, has_pivots: bool) -> Vec<Stri
             num(f, "active_hours").unwrap_or(0.0)
         )),
         "distributed_enumeration_surge" => out.push(format!(
-            "The tenant answered {} distinct non-existent names in one bucket ({}) against a baseline of {} ± {} (over {} earlier buckets): someone is validating a name list from many addresses. The names on it that exist got other answers (this rule does not count them): watch the tenant's accounts for a password spray and lockouts in the next days.",
+            "The tenant answered {} distinct non-existent names in one bucket ({}) against a baseline of {} ± {} (over {} earlier buckets): someone is validating a name list ({} source address(es)). The names on it that exist got other answers (this rule does not count them): watch the tenant's accounts for a password spray and lockouts in the next days.",
             f.unique_usernames,
             meta.map(|m| m.window.as_str()).unwrap_or("1h"),
             num(f, "baseline_mean").unwrap_or(0.0),
             num(f, "baseline_stddev").unwrap_or(0.0),
-            num(f, "baseline_buckets").unwrap_or(0.0)
+            num(f, "baseline_buckets").unwrap_or(0.0),
+            num(f, "member_count").unwrap_or(strings(f, "members").len() as f64)
         )),
         "distributed_enumeration_shared_targets" => out.push(format!(
             "{} unrelated addresses each tried exactly the same {} accounts: one actor rotating hosts between rounds. Block all of them, and treat the list as the actor's target list (expect further rounds from new hosts).",
