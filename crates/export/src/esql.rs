@@ -159,7 +159,7 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     if rule.key_lower {
         for f in &rule.key {
             let n = cx.name(*f)?;
-            evals.push(format!("{n} = TO_LOWER({n})"));
+            evals.push(format!("{n} = TO_LOWER(TRIM({n}))"));
         }
     }
     if let Some(p) = &rule.pivot {

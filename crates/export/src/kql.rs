@@ -180,7 +180,7 @@ fn source(cx: &Cx<'_>, range: &str) -> Result<Vec<String>, ExportError> {
             .rule
             .key
             .iter()
-            .map(|f| col(cx, *f).map(|c| format!("{c} = tolower({c})")))
+            .map(|f| col(cx, *f).map(|c| format!("{c} = tolower(trim(@\"\\s\", {c}))")))
             .collect::<Result<_, _>>()?;
         lines.push(format!("| extend {}", ks.join(", ")));
     }

@@ -129,7 +129,7 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
         let ks: Vec<String> = rule
             .key
             .iter()
-            .map(|f| cx.name(*f).map(|n| format!("{n}=lower({n})")))
+            .map(|f| cx.name(*f).map(|n| format!("{n}=lower(trim({n}))")))
             .collect::<Result<_, _>>()?;
         body.push(format!("| eval {}", ks.join(", ")));
     }
@@ -352,7 +352,7 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
         };
         post.push(format!("{k}={val}"));
     }
-    post.push("detection_time=strftime(last_seen, \"%Y-%m-%dT%H:%M:%SZ\")".into());
+    post.push("detection_time=strftime(last_seen, \"%Y-%m-%dT%H:%M:%S%:z\")".into());
     body.push(format!("| eval {}", post.join(", ")));
     let req: Vec<String> = cx.requires().iter().map(|c| mcond(cx, c)).collect();
     if !req.is_empty() {

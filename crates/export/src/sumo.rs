@@ -157,7 +157,7 @@ pub(crate) fn compile(cx: &mut Cx<'_>) -> Result<String, ExportError> {
     if rule.key_lower {
         for f in &rule.key {
             let n = cx.name(*f)?;
-            b.push(format!("| toLowerCase({n}) as {n}"));
+            b.push(format!("| toLowerCase(trim({n})) as {n}"));
         }
     }
     let ms = secs * 1000;
