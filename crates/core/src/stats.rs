@@ -48,7 +48,14 @@ impl FileStats {
     pub fn used(&mut self, kind: EventKind) {
         self.read += 1;
         self.used += 1;
-        *self.kinds.entry(kind.as_str().to_string()).or_default() += 1;
+        // Looked up by `&str` first: the key is allocated once per kind,
+        // not once per record.
+        match self.kinds.get_mut(kind.as_str()) {
+            Some(n) => *n += 1,
+            None => {
+                self.kinds.insert(kind.as_str().to_string(), 1);
+            }
+        }
     }
 
     /// Counts a rejected record.
@@ -77,5 +84,27 @@ impl FileStats {
     /// `read == used + rejected`.
     pub fn reconciles(&self) -> bool {
         self.read == self.used + self.rejected
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_by_kind_and_reconciles_after_merge() {
+        let mut a = FileStats::default();
+        a.used(EventKind::EntraSignIn);
+        a.used(EventKind::EntraSignIn);
+        a.used(EventKind::EntraAudit);
+        a.reject(4, "bad");
+        let mut b = FileStats::default();
+        b.used(EventKind::EntraSignIn);
+        a.merge(&b);
+        assert_eq!((a.read, a.used, a.rejected), (5, 4, 1));
+        assert_eq!(a.kinds.get("entra_signin"), Some(&3));
+        assert_eq!(a.kinds.get("entra_audit"), Some(&1));
+        assert_eq!(a.kinds.len(), 2);
+        assert!(a.reconciles());
     }
 }
