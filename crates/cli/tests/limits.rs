@@ -389,11 +389,43 @@ fn watch_rejects_lines_over_max_record_bytes() {
         .expect("watch runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    // Line 2 is rejected (watch keeps only the first bytes of a long
-    // line, so the size it gives is what it kept).
-    assert!(stderr.contains("<stdin>:2: record too large: "), "{stderr}");
+    // Line 2 is rejected with its real size (watch keeps only the first
+    // bytes of a long line, but counts them all), as `hunt` gives it.
     assert!(
-        stderr.contains("over the limit of 300 bytes (raise --max-record-bytes if it is genuine)"),
+        stderr.contains("<stdin>:2: record too large: 400 bytes, over the limit of 300 bytes (raise --max-record-bytes if it is genuine)"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("record too large").count(), 1, "{stderr}");
+}
+
+#[test]
+fn watch_following_a_file_gives_the_real_size_of_a_long_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("signins.ndjson");
+    // The long line is read in several chunks (64 KiB reads): the size is
+    // counted across them, not the bytes kept.
+    let text = [
+        row(0, "a@contoso.com", "50126", 200),
+        row(1, "b@contoso.com", "50126", 200_000),
+        row(2, "c@contoso.com", "50126", 200),
+    ]
+    .join("\n")
+        + "\n";
+    std::fs::write(&input, text).expect("write input");
+    let out = Command::cargo_bin("idrecon")
+        .expect("binary")
+        .args(["watch", "--no-allowlist", "--max-record-bytes", "300"])
+        .arg("--source")
+        .arg(format!("file:{}", input.display()))
+        .args(["--stop-after-idle", "1s"])
+        .arg("--state")
+        .arg(dir.path().join("state"))
+        .output()
+        .expect("watch runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(":2: record too large: 200000 bytes, over the limit of 300 bytes"),
         "{stderr}"
     );
     assert_eq!(stderr.matches("record too large").count(), 1, "{stderr}");

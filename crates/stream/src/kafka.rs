@@ -388,6 +388,7 @@ impl KafkaSource {
                 rec: off,
                 dedup: None,
                 payload,
+                cut_from: None,
                 arrival,
             });
         }
@@ -418,6 +419,7 @@ impl KafkaSource {
             rec: raw_off,
             dedup: Some((raw_off, idx)),
             payload,
+            cut_from: None,
             arrival,
         })
     }

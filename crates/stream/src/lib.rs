@@ -325,7 +325,16 @@ pub fn watch(cfg: WatchConfig) -> Result<WatchOutcome, StreamError> {
                 record: r.rec,
             };
             let mut events = Vec::new();
-            for rec in idrecon_ingest::stream::split_records(&r.payload, cfg.max_record_bytes) {
+            let records = match r.cut_from {
+                // A line over the limit: only its start was kept; the reject
+                // gives its real size.
+                Some(n) if r.payload.len() > cfg.max_record_bytes => vec![Err(format!(
+                    "record too large: {n} bytes, over the limit of {} bytes (raise --max-record-bytes if it is genuine)",
+                    cfg.max_record_bytes
+                ))],
+                _ => idrecon_ingest::stream::split_records(&r.payload, cfg.max_record_bytes),
+            };
+            for rec in records {
                 Metrics::add(&metrics.records_total, 1);
                 match rec.and_then(|v| {
                     idrecon_ingest::stream::normalize_json_record(&v, origin).map(|e| (e, v))

@@ -21,6 +21,10 @@ pub(crate) struct SrcRecord {
     pub rec: u64,
     pub dedup: Option<(u64, u32)>,
     pub payload: Vec<u8>,
+    /// The record's size in the source when the reader kept only the first
+    /// part of it (a line longer than the record limit): what a reject
+    /// reports, rather than the size kept.
+    pub cut_from: Option<u64>,
     pub arrival: Instant,
 }
 
@@ -56,8 +60,13 @@ pub(crate) trait Source {
 
 /// Reads a line of at most `max` bytes (+ line ending) into `buf`; a longer
 /// line is consumed and returned truncated to `max + 1` bytes so that it is
-/// rejected as too large. Returns the bytes consumed (0 at end of input).
-fn read_line_capped(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<usize> {
+/// rejected as too large. Returns the bytes consumed (0 at end of input) and
+/// whether the line ended with a line break.
+fn read_line_capped(
+    r: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(usize, bool)> {
     buf.clear();
     let mut total = 0usize;
     loop {
@@ -67,7 +76,7 @@ fn read_line_capped(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> std::
             Err(e) => return Err(e),
         };
         if avail.is_empty() {
-            return Ok(total);
+            return Ok((total, false));
         }
         let (n, done) = match avail.iter().position(|b| *b == b'\n') {
             Some(i) => (i + 1, true),
@@ -78,7 +87,7 @@ fn read_line_capped(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> std::
         total += n;
         r.consume(n);
         if done {
-            return Ok(total);
+            return Ok((total, true));
         }
     }
 }
@@ -91,7 +100,7 @@ pub(crate) struct Stdin {
 }
 
 /// A line read: bytes, start offset, length, 1-based line number.
-type Line = (Vec<u8>, u64, u64, u64);
+type Line = (Vec<u8>, u64, u64, u64, Option<u64>);
 
 impl Stdin {
     pub(crate) fn new(max_record: usize) -> Stdin {
@@ -116,10 +125,13 @@ fn stdin_reader(tx: SyncSender<Option<Line>>, max: usize) {
     loop {
         let mut buf = Vec::new();
         match read_line_capped(&mut r, &mut buf, max) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
+            Ok((0, _)) | Err(_) => break,
+            Ok((n, newline)) => {
                 line += 1;
-                if tx.send(Some((buf, off, n as u64, line))).is_err() {
+                // The size without the line break, as `hunt` reports it.
+                let content = n as u64 - u64::from(newline);
+                let cut = (n > buf.len()).then_some(content);
+                if tx.send(Some((buf, off, n as u64, line, cut))).is_err() {
                     return;
                 }
                 off += n as u64;
@@ -142,7 +154,7 @@ impl Source for Stdin {
             Err(RecvTimeoutError::Disconnected) => Some(None),
         };
         while let Some(msg) = next.take() {
-            let Some((payload, off, n, line)) = msg else {
+            let Some((payload, off, n, line, cut_from)) = msg else {
                 self.ended = true;
                 p.end = true;
                 break;
@@ -163,6 +175,7 @@ impl Source for Stdin {
                     clock_src: 0,
                     rec: line,
                     dedup: None,
+                    cut_from,
                     payload,
                     arrival: Instant::now(),
                 });
@@ -381,6 +394,8 @@ impl Follow {
                 clock_src: i as u32,
                 rec: no,
                 dedup: None,
+                // The size without the line break, as `hunt` reports it.
+                cut_from: (full > line.len() as u64).then_some(full - 1),
                 payload: line,
                 arrival: now,
             });
