@@ -180,6 +180,18 @@ pub(crate) fn normalize_flat(
 
 fn unknown_record(m: &Map<String, Value>) -> String {
     const SHOW: usize = 8;
+    // An envelope where a record was expected: a JSON array of envelopes
+    // (e.g. several exported blobs joined with `jq -s`) or an envelope
+    // inside an envelope. Say how to read it.
+    if let Some(key) = m
+        .iter()
+        .find_map(|(k, v)| (v.is_array() && crate::json::envelope_key(k).is_some()).then_some(k))
+    {
+        return format!(
+            "a `{}` envelope where a record was expected (an array of envelopes, or an envelope inside one): envelopes are read at the top of a file or of an NDJSON line; write one per line (`jq -c '.[]' FILE > FILE.ndjson`) and read that",
+            clip(key, 40)
+        );
+    }
     // Keys are clipped: a hostile record must not make a huge reason.
     let mut keys: Vec<Cow<'_, str>> = m.keys().take(SHOW).map(|k| clip(k, 40)).collect();
     if m.len() > SHOW {

@@ -415,3 +415,33 @@ fn a_streamed_table_uses_its_rows_before_a_defect() {
         )
     );
 }
+
+/// An array of Azure Monitor envelopes (blobs joined with `jq -s`) is not
+/// read as records; each envelope is rejected with how to read it, whether
+/// the document is read in memory or streamed (larger than the record
+/// limit).
+#[test]
+fn an_array_of_envelopes_says_how_to_read_it() {
+    let rec = r#"{"time":"2024-05-01T10:00:00Z","category":"SignInLogs","properties":{"userPrincipalName":"a@contoso.com","status":{"errorCode":50034},"ipAddress":"203.0.113.5","createdDateTime":"2024-05-01T10:00:00Z","id":"1"}}"#;
+    let doc = format!(r#"[{{"records":[{rec},{rec}]}},{{"value":[{rec}]}}]"#);
+    for max in [1 << 20, 512] {
+        let (r, ev) = read_bytes("blobs.json", doc.as_bytes(), &opts(max)).expect("not strict");
+        assert!(ev.is_empty());
+        assert_eq!((r.stats.read, r.stats.used, r.stats.rejected), (2, 0, 2));
+        let got = rejects(&r);
+        assert_eq!(got.len(), 2, "{got:#?}");
+        for ((rec, reason), (want_rec, key)) in got.iter().zip([(1, "records"), (2, "value")]) {
+            assert_eq!(*rec, want_rec);
+            assert!(
+                reason.starts_with(&format!("a `{key}` envelope where a record was expected"))
+                    && reason.contains("jq -c '.[]' FILE > FILE.ndjson"),
+                "max {max}: {reason}"
+            );
+        }
+    }
+    // Written one per line, the same envelopes are read.
+    let lines = format!("{{\"records\":[{rec},{rec}]}}\n{{\"value\":[{rec}]}}\n");
+    let (r, ev) = read_bytes("blobs.ndjson", lines.as_bytes(), &opts(1 << 20)).expect("reads");
+    assert_eq!((r.stats.read, r.stats.used, r.stats.rejected), (3, 3, 0));
+    assert_eq!(ev.len(), 3);
+}
