@@ -372,30 +372,42 @@ fn eval_passes_the_limits_to_its_hunts_and_reports_evictions() {
     }
 }
 
-#[test]
-fn watch_rejects_lines_over_max_record_bytes() {
-    let input = [
+/// Three sign-in rows, the second `long_len` bytes, one per line.
+fn rows_with_a_long_one(long_len: usize) -> String {
+    [
         row(0, "a@contoso.com", "50126", 200),
-        row(1, "b@contoso.com", "50126", 400),
+        row(1, "b@contoso.com", "50126", long_len),
         row(2, "c@contoso.com", "50126", 200),
     ]
     .join("\n")
-        + "\n";
+        + "\n"
+}
+
+/// `idrecon watch --no-allowlist --max-record-bytes 300 ARGS…` on `stdin`:
+/// its stderr, after checking that it succeeded and rejected one record.
+fn watch_one_reject(args: &[&std::ffi::OsStr], stdin: &str) -> String {
     let out = Command::cargo_bin("idrecon")
         .expect("binary")
         .args(["watch", "--no-allowlist", "--max-record-bytes", "300"])
-        .write_stdin(input)
+        .args(args)
+        .write_stdin(stdin)
         .output()
         .expect("watch runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("record too large").count(), 1, "{stderr}");
+    stderr
+}
+
+#[test]
+fn watch_rejects_lines_over_max_record_bytes() {
+    let stderr = watch_one_reject(&[], &rows_with_a_long_one(400));
     // Line 2 is rejected with its real size (watch keeps only the first
     // bytes of a long line, but counts them all), as `hunt` gives it.
     assert!(
         stderr.contains("<stdin>:2: record too large: 400 bytes, over the limit of 300 bytes (raise --max-record-bytes if it is genuine)"),
         "{stderr}"
     );
-    assert_eq!(stderr.matches("record too large").count(), 1, "{stderr}");
 }
 
 #[test]
@@ -404,29 +416,20 @@ fn watch_following_a_file_gives_the_real_size_of_a_long_line() {
     let input = dir.path().join("signins.ndjson");
     // The long line is read in several chunks (64 KiB reads): the size is
     // counted across them, not the bytes kept.
-    let text = [
-        row(0, "a@contoso.com", "50126", 200),
-        row(1, "b@contoso.com", "50126", 200_000),
-        row(2, "c@contoso.com", "50126", 200),
-    ]
-    .join("\n")
-        + "\n";
-    std::fs::write(&input, text).expect("write input");
-    let out = Command::cargo_bin("idrecon")
-        .expect("binary")
-        .args(["watch", "--no-allowlist", "--max-record-bytes", "300"])
-        .arg("--source")
-        .arg(format!("file:{}", input.display()))
-        .args(["--stop-after-idle", "1s"])
-        .arg("--state")
-        .arg(dir.path().join("state"))
-        .output()
-        .expect("watch runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    std::fs::write(&input, rows_with_a_long_one(200_000)).expect("write input");
+    let source = format!("file:{}", input.display());
+    let state = dir.path().join("state");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "--source".as_ref(),
+        source.as_ref(),
+        "--stop-after-idle".as_ref(),
+        "1s".as_ref(),
+        "--state".as_ref(),
+        state.as_os_str(),
+    ];
+    let stderr = watch_one_reject(&args, "");
     assert!(
         stderr.contains(":2: record too large: 200000 bytes, over the limit of 300 bytes"),
         "{stderr}"
     );
-    assert_eq!(stderr.matches("record too large").count(), 1, "{stderr}");
 }

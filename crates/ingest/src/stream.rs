@@ -34,6 +34,12 @@ pub fn normalize_json_record(v: &Value, origin: Origin) -> Result<Event, String>
     entra::normalize_json(v, origin, None).map(|(ev, _, _)| ev)
 }
 
+/// The reject reason for a record of `len` bytes over the limit, worded as
+/// the file readers word it (for a source that kept only part of a record).
+pub fn too_large_reason(len: u64, max_record_bytes: usize) -> String {
+    crate::ctx::too_large(usize::try_from(len).unwrap_or(usize::MAX), max_record_bytes)
+}
+
 /// Splits a payload into its JSON records (envelopes and arrays are opened;
 /// a payload that is not one JSON value is read as NDJSON, line by line).
 /// Records larger than `max_record_bytes` are rejected.

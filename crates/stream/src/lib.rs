@@ -328,9 +328,9 @@ pub fn watch(cfg: WatchConfig) -> Result<WatchOutcome, StreamError> {
             let records = match r.cut_from {
                 // A line over the limit: only its start was kept; the reject
                 // gives its real size.
-                Some(n) if r.payload.len() > cfg.max_record_bytes => vec![Err(format!(
-                    "record too large: {n} bytes, over the limit of {} bytes (raise --max-record-bytes if it is genuine)",
-                    cfg.max_record_bytes
+                Some(n) => vec![Err(idrecon_ingest::stream::too_large_reason(
+                    n,
+                    cfg.max_record_bytes,
                 ))],
                 _ => idrecon_ingest::stream::split_records(&r.payload, cfg.max_record_bytes),
             };

@@ -99,7 +99,8 @@ pub(crate) struct Stdin {
     ended: bool,
 }
 
-/// A line read: bytes, start offset, length, 1-based line number.
+/// A line read: bytes, start offset, length, 1-based line number, and its
+/// size without the line break when only its start was kept.
 type Line = (Vec<u8>, u64, u64, u64, Option<u64>);
 
 impl Stdin {
