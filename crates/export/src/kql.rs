@@ -167,9 +167,9 @@ fn source(cx: &Cx<'_>, range: &str) -> Result<Vec<String>, ExportError> {
     let mut norms = Vec::new();
     for f in lowered_fields(cx.rule) {
         norms.push(format!(
-            "{} = tolower(trim(@\"\\s\", {}))",
+            "{} = {}",
             norm_col(cx, f)?,
-            col(cx, f)?
+            lower_trim(&col(cx, f)?)
         ));
     }
     if !norms.is_empty() {
@@ -180,11 +180,17 @@ fn source(cx: &Cx<'_>, range: &str) -> Result<Vec<String>, ExportError> {
             .rule
             .key
             .iter()
-            .map(|f| col(cx, *f).map(|c| format!("{c} = tolower(trim(@\"\\s\", {c}))")))
+            .map(|f| col(cx, *f).map(|c| format!("{c} = {}", lower_trim(&c))))
             .collect::<Result<_, _>>()?;
         lines.push(format!("| extend {}", ks.join(", ")));
     }
     Ok(lines)
+}
+
+/// `expr` as the engine compares user-like values: whitespace trimmed
+/// (ASCII, `\s`), lower-cased.
+fn lower_trim(expr: &str) -> String {
+    format!("tolower(trim(@\"\\s\", {expr}))")
 }
 
 fn dedup_lines(cx: &Cx<'_>) -> Result<Vec<String>, ExportError> {
@@ -204,7 +210,7 @@ fn dedup_lines(cx: &Cx<'_>) -> Result<Vec<String>, ExportError> {
         .join(" or ");
     let parts = refs
         .iter()
-        .map(|r| format!("tolower(trim(@\"\\s\", {r}))"))
+        .map(|r| lower_trim(r))
         .collect::<Vec<_>>()
         .join(", ");
     Ok(vec![
