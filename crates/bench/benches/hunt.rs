@@ -99,6 +99,7 @@ mod decode {
         read(
             &FastPath {
                 enabled: true,
+                evtx_direct: true,
                 prefilter: None,
                 threads: 1,
                 block_bytes: idrecon_ingest::DEFAULT_BLOCK_BYTES,
@@ -112,6 +113,7 @@ mod decode {
     fn scanning_reader_seed_prefilter(bencher: divan::Bencher) {
         let fast = FastPath {
             enabled: true,
+            evtx_direct: true,
             prefilter: Some(hunt::prefilter(&catalogue(Profile::Seed))),
             threads: 1,
             block_bytes: idrecon_ingest::DEFAULT_BLOCK_BYTES,

@@ -512,6 +512,8 @@ pub mod hunt {
         pub fast: bool,
         /// The rule-derived prefilter (with `fast`).
         pub prefilter: bool,
+        /// EVTX events built from template values (with `fast`).
+        pub direct: bool,
         /// Reader threads.
         pub threads: usize,
         /// Block size for reading a large NDJSON file on several threads.
@@ -524,6 +526,7 @@ pub mod hunt {
                 profile: "seed".into(),
                 fast: true,
                 prefilter: true,
+                direct: true,
                 threads: 1,
                 block_bytes: idrecon_ingest::DEFAULT_BLOCK_BYTES,
             }
@@ -582,6 +585,7 @@ pub mod hunt {
         let mut run = engine.run(files.iter().map(|f| f.display.clone()).collect());
         let fast = FastPath {
             enabled: cfg.fast,
+            evtx_direct: cfg.fast && cfg.direct,
             prefilter: (cfg.fast && cfg.prefilter).then(|| prefilter(&catalogue)),
             threads: cfg.threads.max(1),
             block_bytes: cfg.block_bytes.max(1),

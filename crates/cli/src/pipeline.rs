@@ -163,6 +163,7 @@ pub fn fast_path(catalogue: &Catalogue) -> idrecon_ingest::FastPath {
     });
     idrecon_ingest::FastPath {
         enabled: true,
+        evtx_direct: true,
         prefilter: Some(prefilter),
         threads: std::thread::available_parallelism().map_or(1, usize::from),
         block_bytes: idrecon_ingest::DEFAULT_BLOCK_BYTES,

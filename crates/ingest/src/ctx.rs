@@ -56,6 +56,8 @@ pub(crate) struct Ctx<'a> {
     pub sink: &'a mut dyn EventSink,
     /// Read flat sign-ins with the scanning reader.
     pub fast: bool,
+    /// Build EVTX events from template values (see [`crate::FastPath`]).
+    pub evtx_direct: bool,
     /// Skip records no rule can use.
     pub prefilter: Option<Prefilter>,
     /// Threads this file may be read with (1 when it is read on a worker).
@@ -89,6 +91,7 @@ impl<'a> Ctx<'a> {
             stats: FileStats::default(),
             sink,
             fast: fast.enabled,
+            evtx_direct: fast.evtx_direct,
             prefilter: fast.prefilter.clone(),
             threads: fast.threads,
             scratch: Default::default(),

@@ -377,6 +377,10 @@ pub struct FastPath {
     /// Read flat sign-in records (Log Analytics rows, Graph objects) with
     /// the scanning reader instead of a full JSON parse.
     pub enabled: bool,
+    /// Build EVTX records' events straight from their template values
+    /// instead of rendering them to XML (where the template says for
+    /// certain what the rendering would give; see `idrecon_winlog`).
+    pub evtx_direct: bool,
     /// Skip records no rule can use (see [`EventSink::skipped`]).
     pub prefilter: Option<Prefilter>,
     /// Threads for reading (1: everything on the calling thread).
@@ -394,6 +398,7 @@ impl FastPath {
     pub fn off() -> Self {
         FastPath {
             enabled: false,
+            evtx_direct: false,
             prefilter: None,
             threads: 1,
             block_bytes: DEFAULT_BLOCK_BYTES,
@@ -405,6 +410,7 @@ impl FastPath {
     pub fn from_env() -> Self {
         FastPath {
             enabled: env_allows_fast_path(),
+            evtx_direct: env_allows_fast_path(),
             prefilter: None,
             threads: 1,
             block_bytes: DEFAULT_BLOCK_BYTES,

@@ -54,6 +54,7 @@ pub fn read_evtx(
     let opts = EvtxOptions {
         threads: 0,
         keep_event_id: None,
+        direct: false,
     };
     evtx_reader::read(bytes, file, stats, &opts, &mut Events(sink))
 }
@@ -84,6 +85,12 @@ pub struct EvtxOptions {
     /// counted as used and handed to [`EvtxSink::skipped`] with its time;
     /// no event is built.
     pub keep_event_id: Option<KeepEventId>,
+    /// Build a record's event straight from its template's substitution
+    /// values, without rendering it to XML, whenever the template says for
+    /// certain where each field the reading uses comes from (and what its
+    /// rendering would be); any other record is rendered. The events are
+    /// the same either way.
+    pub direct: bool,
 }
 
 /// See [`EvtxOptions::keep_event_id`].
@@ -94,6 +101,7 @@ impl std::fmt::Debug for EvtxOptions {
         f.debug_struct("EvtxOptions")
             .field("threads", &self.threads)
             .field("keep_event_id", &self.keep_event_id.is_some())
+            .field("direct", &self.direct)
             .finish()
     }
 }

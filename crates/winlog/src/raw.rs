@@ -107,6 +107,9 @@ pub(crate) struct Raw<'a> {
     pub event_id: Option<Cow<'a, str>>,
     pub record_id: Option<Cow<'a, str>>,
     pub computer: Option<Cow<'a, str>>,
+    /// The event time when it is known as an instant (read from an EVTX
+    /// record's values, in range); it takes the place of `time`.
+    pub instant: Option<Timestamp>,
     data: [Option<Cow<'a, str>>; Key::ALL.len()],
 }
 
@@ -166,12 +169,13 @@ impl<'a> Raw<'a> {
                 Err(_) => return Err(format!("EventID `{}` is not a number", clip(id))),
             },
         };
-        let time = match &self.time {
-            Some((text, field)) if !text.trim().is_empty() => match parse_timestamp(text) {
+        let time = match (self.instant, &self.time) {
+            (Some(instant), _) => instant,
+            (None, Some((text, field))) if !text.trim().is_empty() => match parse_timestamp(text) {
                 Some(ts) => ts,
                 None => return Err(format!("{field} `{}` is not a timestamp", clip(text))),
             },
-            _ => match fallback_time {
+            (None, _) => match fallback_time {
                 Some(ts) => ts,
                 None => return Err("missing event time (TimeCreated SystemTime)".into()),
             },

@@ -2,7 +2,7 @@
 //! timing the readers' fast paths against the plain reading.
 //!
 //! ```text
-//! idrecon-hunt-bench [--profile seed|recommended] [--plain] [--no-prefilter] [--threads N] [--block-bytes N] [--dump FILE] PATH...
+//! idrecon-hunt-bench [--profile seed|recommended] [--plain] [--no-prefilter] [--no-direct] [--threads N] [--block-bytes N] [--dump FILE] PATH...
 //! ```
 //!
 //! Prints one line: files, records read/used/rejected, events pushed,
@@ -26,6 +26,7 @@ fn main() -> ExitCode {
             "--profile" => cfg.profile = it.next().unwrap_or_default(),
             "--plain" => cfg.fast = false,
             "--no-prefilter" => cfg.prefilter = false,
+            "--no-direct" => cfg.direct = false,
             "--threads" => cfg.threads = it.next().and_then(|t| t.parse().ok()).unwrap_or(1),
             "--block-bytes" => {
                 cfg.block_bytes = it

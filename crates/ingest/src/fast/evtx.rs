@@ -23,6 +23,7 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, bytes: Vec<u8>) {
     let opts = EvtxOptions {
         threads: ctx.threads,
         keep_event_id,
+        direct: ctx.evtx_direct,
     };
     struct Sink<'s>(&'s mut dyn crate::EventSink);
     impl EvtxSink for Sink<'_> {

@@ -287,6 +287,7 @@ mod tests {
         for (threads, block) in [(2, 64), (2, 1000), (3, 333)] {
             let fast = FastPath {
                 enabled: true,
+                evtx_direct: true,
                 prefilter: None,
                 threads,
                 block_bytes: block,

@@ -75,6 +75,7 @@ fn check_file(path: &Path) {
     let (plain_report, plain) = read(path, &FastPath::off());
     let scan_only = FastPath {
         enabled: true,
+        evtx_direct: true,
         prefilter: None,
         threads: 1,
         block_bytes: 1 << 20,
@@ -88,6 +89,7 @@ fn check_file(path: &Path) {
             // Tiny blocks: even small files are read on two threads.
             let fast = FastPath {
                 enabled: true,
+                evtx_direct: true,
                 prefilter: Some(prefilter(rs.clone())),
                 threads,
                 block_bytes: 97,
@@ -176,12 +178,14 @@ fn several_files_at_once_read_like_one_after_another() {
     for profile in [Profile::Seed, Profile::Recommended] {
         let one = read(&FastPath {
             enabled: true,
+            evtx_direct: true,
             prefilter: Some(prefilter(rules(profile))),
             threads: 1,
             block_bytes: 1 << 20,
         });
         let two = read(&FastPath {
             enabled: true,
+            evtx_direct: true,
             prefilter: Some(prefilter(rules(profile))),
             threads: 2,
             block_bytes: 512,
@@ -502,6 +506,7 @@ fn prefilter_never_skips_what_a_rule_uses() {
             check_file(&path);
             let fast = FastPath {
                 enabled: true,
+                evtx_direct: true,
                 prefilter: Some(prefilter(rules(Profile::Seed))),
                 threads: 1,
                 block_bytes: 1 << 20,
@@ -561,6 +566,7 @@ fn evtx_records_skipped_by_event_id_are_those_no_rule_reads() {
         {
             let fast = FastPath {
                 enabled: true,
+                evtx_direct: true,
                 prefilter: Some(prefilter(rules(profile))),
                 threads: 1,
                 block_bytes: 1 << 20,
