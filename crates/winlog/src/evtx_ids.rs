@@ -350,6 +350,9 @@ fn walk(chunk: &[u8], def: u32, nested: bool) -> Option<Plan> {
                 if t == 0x41 {
                     c.skip(4)?;
                 }
+                // The renderer writes names as they are: one that is no XML
+                // name makes markup the scan may read otherwise.
+                direct &= is_plain_name(&name);
                 if at(&path, &["Event", "System", "EventID"]) {
                     id_content += 1;
                 }
@@ -471,6 +474,7 @@ fn walk(chunk: &[u8], def: u32, nested: bool) -> Option<Plan> {
                     return None;
                 }
                 let name = name_at(chunk, c.name_ref()?)?;
+                direct &= is_plain_name(&name);
                 if let Some(o) = open.as_mut().filter(|o| o.depth == path.len()) {
                     o.attributes += 1;
                     let understood = match o.target {
@@ -586,6 +590,17 @@ fn walk(chunk: &[u8], def: u32, nested: bool) -> Option<Plan> {
         _ => None,
     };
     Some(Plan { slots, build })
+}
+
+/// Whether `name` is a plain XML name (ASCII letters, digits, `_`, `-`,
+/// `.`, `:`; not starting with a digit, `-` or `.`), the only names the
+/// direct build accepts.
+fn is_plain_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b == b':')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
 }
 
 /// `len` UTF-16 units of literal text at `at`, when they are text the
