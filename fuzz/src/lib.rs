@@ -114,6 +114,7 @@ fn check_prefilter(file: &InputFile, opts: &IngestOptions, plain: &[Event]) {
     let rules = all_rules();
     let fast = FastPath {
         enabled: true,
+        evtx_direct: true,
         prefilter: Some(Prefilter::with_fields(move |kind, table, known| {
             rules.iter().any(|r| r.may_use(kind, table, known))
         })),
