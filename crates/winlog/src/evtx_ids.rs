@@ -614,7 +614,7 @@ fn text_at(chunk: &[u8], at: usize, len: usize) -> Option<String> {
 
 /// Appends UTF-16LE `bytes` to `out` as the renderer writes them (up to the
 /// first NUL); `false` for text the build does not reproduce (control
-/// characters, unpaired surrogates).
+/// characters, U+FFFE and U+FFFF, unpaired surrogates).
 fn push_utf16(out: &mut String, bytes: &[u8]) -> bool {
     let units = bytes
         .chunks_exact(2)
@@ -622,7 +622,9 @@ fn push_utf16(out: &mut String, bytes: &[u8]) -> bool {
         .take_while(|&u| u != 0);
     for ch in char::decode_utf16(units) {
         match ch {
-            Ok(ch) if !ch.is_control() => out.push(ch),
+            // The renderer writes `_` for U+FFFE and U+FFFF (no XML
+            // characters), and for lone surrogates.
+            Ok(ch) if !ch.is_control() && !matches!(ch, '\u{fffe}' | '\u{ffff}') => out.push(ch),
             _ => return false,
         }
     }
@@ -877,4 +879,64 @@ pub(crate) fn direct_raw<'t>(
         }
     }
     Some(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16(units: &[u16]) -> Vec<u8> {
+        units.iter().flat_map(|u| u.to_le_bytes()).collect()
+    }
+
+    /// Text is taken only where the renderer writes it unchanged (escaping
+    /// aside): it writes `_` for U+FFFE, U+FFFF and lone surrogates, and
+    /// control characters otherwise than as they are.
+    #[test]
+    fn utf16_text_is_taken_only_where_the_renderer_writes_it_as_is() {
+        let take = |units: &[u16]| {
+            let mut s = String::new();
+            push_utf16(&mut s, &utf16(units)).then_some(s)
+        };
+        let abc: Vec<u16> = "jdoe&<é😀".encode_utf16().collect();
+        assert_eq!(take(&abc).as_deref(), Some("jdoe&<é😀"));
+        // Up to the first NUL, as the crate reads it.
+        assert_eq!(take(&[0x61, 0, 0x62]).as_deref(), Some("a"));
+        assert_eq!(take(&[]).as_deref(), Some(""));
+        for bad in [0xffff, 0xfffe, 0xd800, 0xdc00, 0x09, 0x0a, 0x1f, 0x85] {
+            assert_eq!(take(&[0x61, bad]), None, "{bad:#x}");
+        }
+    }
+
+    #[test]
+    fn values_are_written_as_the_renderer_writes_them() {
+        let text = |t: u8, b: &[u8]| {
+            let mut s = String::new();
+            push_value(&mut s, t, b).then_some(s)
+        };
+        assert_eq!(text(0x06, &4625u16.to_le_bytes()).as_deref(), Some("4625"));
+        assert_eq!(text(0x08, &3u32.to_le_bytes()).as_deref(), Some("3"));
+        assert_eq!(
+            text(0x14, &0xc000_006du32.to_le_bytes()).as_deref(),
+            Some("0xc000006d")
+        );
+        assert_eq!(text(0x14, &0u32.to_le_bytes()).as_deref(), Some("0x0"));
+        assert_eq!(text(0x07, &(-5i32).to_le_bytes()).as_deref(), Some("-5"));
+        assert_eq!(text(0x00, &[]).as_deref(), Some(""));
+        // A size that is not the type's: not reproduced.
+        assert_eq!(text(0x08, &[1, 0]), None);
+        // SIDs, GUIDs, binary: not reproduced (no field read is one).
+        assert_eq!(text(0x13, &[1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0]), None);
+        assert_eq!(text(0x0f, &[0; 16]), None);
+    }
+
+    #[test]
+    fn plain_names() {
+        for ok in ["Data", "EventID", "xmlns:xsi", "_a.b-c"] {
+            assert!(is_plain_name(ok), "{ok}");
+        }
+        for bad in ["", "1a", "-a", "a b", "a\"", "Dätä", "a>"] {
+            assert!(!is_plain_name(bad), "{bad}");
+        }
+    }
 }
