@@ -251,7 +251,7 @@ fn normalize(raw: Raw<'_>, keep: &Keep, fallback: Option<Timestamp>) -> Result<I
         Some(keep) => {
             let (event_id, time) = raw.checked(fallback)?;
             Ok(if keep(&event_id) {
-                Item::Event(raw.into_event(Origin::default(), fallback)?)
+                Item::Event(raw.build(event_id, time, Origin::default()))
             } else {
                 Item::Skipped(time)
             })

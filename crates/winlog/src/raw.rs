@@ -196,7 +196,8 @@ impl<'a> Raw<'a> {
         Ok((event_id, time))
     }
 
-    fn build(self, event_id: String, time: Timestamp, origin: Origin) -> Event {
+    /// The event of a record that passed [`Raw::checked`], with what it found.
+    pub(crate) fn build(self, event_id: String, time: Timestamp, origin: Origin) -> Event {
         let mut e = Event::new(
             time,
             EventKind::WindowsSecurity,
