@@ -82,22 +82,7 @@ pub(crate) fn event_id_hint(record: &EvtxRecord<'_>, templates: &mut Templates) 
         b: chunk,
         at: usize::try_from(record.binxml_offset).ok()?,
     };
-    // Fragment header, then one template instance.
-    if c.u8()? != 0x0f {
-        return None;
-    }
-    c.skip(3)?;
-    if c.u8()? != 0x0c {
-        return None;
-    }
-    c.skip(1 + 4)?;
-    let def = c.u32()?;
-    if usize::try_from(def).ok()? == c.at {
-        // The definition follows in place: next, GUID, size, data.
-        c.skip(4 + 16)?;
-        let size = usize::try_from(c.u32()?).ok()?;
-        c.skip(size)?;
-    }
+    let def = c.fragment_header()?;
     let slots = templates.slots(chunk, def)?;
     let count = usize::try_from(c.u32()?).ok()?;
     let want = usize::from(slots.event_id);
@@ -210,6 +195,28 @@ impl Cur<'_> {
         let to = self.at.checked_add(n)?;
         (to <= self.b.len()).then(|| self.at = to)
     }
+    /// A BinXML fragment header and the start of its single template
+    /// instance, up to its value count: the definition offset (a
+    /// definition that follows in place is skipped).
+    fn fragment_header(&mut self) -> Option<u32> {
+        if self.u8()? != 0x0f {
+            return None;
+        }
+        self.skip(3)?;
+        if self.u8()? != 0x0c {
+            return None;
+        }
+        self.skip(1 + 4)?;
+        let def = self.u32()?;
+        if usize::try_from(def).ok()? == self.at {
+            // The definition in place: next, GUID, size, data.
+            self.skip(4 + 16)?;
+            let size = usize::try_from(self.u32()?).ok()?;
+            self.skip(size)?;
+        }
+        Some(def)
+    }
+
     /// A name reference: the offset of the name in the chunk, whose string
     /// may follow in place (then skipped).
     fn name_ref(&mut self) -> Option<u32> {
@@ -658,20 +665,7 @@ fn instance(
         b: chunk,
         at: start,
     };
-    if c.u8()? != 0x0f {
-        return None;
-    }
-    c.skip(3)?;
-    if c.u8()? != 0x0c {
-        return None;
-    }
-    c.skip(1 + 4)?;
-    let def = c.u32()?;
-    if usize::try_from(def).ok()? == c.at {
-        c.skip(4 + 16)?;
-        let size = usize::try_from(c.u32()?).ok()?;
-        c.skip(size)?;
-    }
+    let def = c.fragment_header()?;
     let count = usize::try_from(c.u32()?).ok()?;
     let descriptors = c.at;
     let mut value = descriptors.checked_add(count.checked_mul(4)?)?;

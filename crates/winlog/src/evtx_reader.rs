@@ -569,14 +569,13 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    /// Every record of every public EVTX sample gives the same fields
-    /// through the fast scan as through the full XML parser.
-    #[test]
-    fn fast_scan_agrees_with_the_parser_on_the_samples() {
+    /// Every `.evtx` file under the public sample folder; `None` (and a
+    /// note) when it is absent.
+    fn sample_files() -> Option<Vec<PathBuf>> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
         if !dir.join("SOURCES.md").is_file() {
             eprintln!("SKIPPED: public sample folder {} is absent", dir.display());
-            return;
+            return None;
         }
         let mut files = Vec::new();
         let mut stack = vec![dir];
@@ -590,6 +589,16 @@ mod tests {
                 }
             }
         }
+        Some(files)
+    }
+
+    /// Every record of every public EVTX sample gives the same fields
+    /// through the fast scan as through the full XML parser.
+    #[test]
+    fn fast_scan_agrees_with_the_parser_on_the_samples() {
+        let Some(files) = sample_files() else {
+            return;
+        };
         assert!(files.len() >= 10, "{files:?}");
         let mut records = 0;
         for f in files {
@@ -618,23 +627,9 @@ mod tests {
     /// every record.
     #[test]
     fn template_event_id_and_time_agree_with_the_rendering() {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-        if !dir.join("SOURCES.md").is_file() {
-            eprintln!("SKIPPED: public sample folder {} is absent", dir.display());
+        let Some(files) = sample_files() else {
             return;
-        }
-        let mut files = Vec::new();
-        let mut stack = vec![dir];
-        while let Some(d) = stack.pop() {
-            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = entry.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|e| e == "evtx") {
-                    files.push(p);
-                }
-            }
-        }
+        };
         let (mut records, mut known, mut hinted) = (0, 0, 0);
         let settings = std::sync::Arc::new(ParserSettings::new().indent(false));
         for f in files {
@@ -681,23 +676,9 @@ mod tests {
     /// and the template gives them for nearly every record.
     #[test]
     fn direct_build_agrees_with_the_rendering() {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-        if !dir.join("SOURCES.md").is_file() {
-            eprintln!("SKIPPED: public sample folder {} is absent", dir.display());
+        let Some(files) = sample_files() else {
             return;
-        }
-        let mut files = Vec::new();
-        let mut stack = vec![dir];
-        while let Some(d) = stack.pop() {
-            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = entry.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|e| e == "evtx") {
-                    files.push(p);
-                }
-            }
-        }
+        };
         let (mut records, mut direct) = (0, 0);
         let mut fields = 0;
         let settings = std::sync::Arc::new(ParserSettings::new().indent(false));

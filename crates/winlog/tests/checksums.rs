@@ -137,6 +137,34 @@ fn the_public_samples_pass_their_checksums() {
 /// as used — the counts equal those of the reading without the filter,
 /// except for records the filter skipped without rendering that the
 /// rendering would have rejected (none in these files).
+/// The files the flipped-bit tests damage: the minimal file and, when the
+/// public samples are there, a real one.
+fn flip_targets() -> Vec<Vec<u8>> {
+    let mut files = vec![minimal_evtx(30).0];
+    if let Some(dir) = common::shared_data() {
+        files.push(
+            std::fs::read(dir.join("hayabusa-sample-evtx/DeepBlueCLI/password-spray.evtx"))
+                .expect("sample"),
+        );
+    }
+    files
+}
+
+/// `clean` with a few bits flipped (by `seed`) in its first chunk's records
+/// and templates.
+fn flipped(clean: &[u8], seed: u64) -> Vec<u8> {
+    let mut b = clean.to_vec();
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..(1 + seed % 6) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let at = EVTX_HEADER + 512 + (x as usize % (65536 - 512));
+        b[at] ^= 1 << (x % 8);
+    }
+    b
+}
+
 #[test]
 fn the_event_id_filter_survives_flipped_bits() {
     use idrecon_winlog::{EvtxOptions, EvtxSink};
@@ -150,26 +178,11 @@ fn the_event_id_filter_survives_flipped_bits() {
             self.1 += 1;
         }
     }
-    let mut files = vec![minimal_evtx(30).0];
-    if let Some(dir) = common::shared_data() {
-        files.push(
-            std::fs::read(dir.join("hayabusa-sample-evtx/DeepBlueCLI/password-spray.evtx"))
-                .expect("sample"),
-        );
-    }
+    let files = flip_targets();
     let mut skipped = 0;
     for (n, clean) in files.iter().enumerate() {
         for seed in 1..=40u64 {
-            let mut b = clean.clone();
-            // A few flips in the first chunk's records and templates.
-            let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            for _ in 0..(1 + seed % 6) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let at = EVTX_HEADER + 512 + (x as usize % (65536 - 512));
-                b[at] ^= 1 << (x % 8);
-            }
+            let b = flipped(clean, seed);
             for (keep, direct) in [(false, false), (true, false), (true, true)] {
                 let opts = EvtxOptions {
                     threads: 1,
@@ -208,25 +221,11 @@ fn the_direct_build_agrees_with_rendering_on_flipped_bits() {
             panic!("nothing is skipped");
         }
     }
-    let mut files = vec![minimal_evtx(30).0];
-    if let Some(dir) = common::shared_data() {
-        files.push(
-            std::fs::read(dir.join("hayabusa-sample-evtx/DeepBlueCLI/password-spray.evtx"))
-                .expect("sample"),
-        );
-    }
+    let files = flip_targets();
     let mut differed = 0;
     for (n, clean) in files.iter().enumerate() {
         for seed in 1..=120u64 {
-            let mut b = clean.clone();
-            let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            for _ in 0..(1 + seed % 6) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let at = EVTX_HEADER + 512 + (x as usize % (65536 - 512));
-                b[at] ^= 1 << (x % 8);
-            }
+            let b = flipped(clean, seed);
             let run = |direct| {
                 let opts = EvtxOptions {
                     threads: 1,
