@@ -95,17 +95,48 @@ const PRUNE_EVERY: u64 = 1 << 16;
 /// Held events from which [`Run::finish`] frees the state on another thread.
 const BACKGROUND_DROP: u64 = 100_000;
 
+/// Probes of one key from which duplicates are found by a hash index
+/// rather than by searching the list.
+const SEEN_FROM: usize = 8;
+
 #[derive(Debug, Default)]
 struct KeyState {
     events: List<Event>,
     confirms: List<Confirm>,
     dirty: bool,
+    /// What few keys need. Boxed: one pointer in each of the (many) keys
+    /// that have none.
+    extra: Option<Box<Extra>>,
+}
+
+impl KeyState {
+    /// The key's baseline history (empty for most).
+    fn history(&self) -> &BTreeMap<i64, u64> {
+        self.extra.as_ref().map_or(&NO_HISTORY, |x| &x.history)
+    }
+
+    /// Forgets the duplicate index after `events` was trimmed.
+    fn trimmed(&mut self) {
+        if let Some(x) = &mut self.extra {
+            x.seen = None;
+            if x.history.is_empty() {
+                self.extra = None;
+            }
+        }
+    }
+}
+
+/// The state of a key beyond its events.
+#[derive(Debug, Default)]
+struct Extra {
     /// Tumbling rules with a baseline (streaming): the threshold measure of
-    /// buckets whose events were evicted, by bucket index. Boxed: one
-    /// pointer in each of the (many) keys that have none, instead of the
-    /// map's three words.
-    #[allow(clippy::box_collection)]
-    history: Option<Box<BTreeMap<i64, u64>>>,
+    /// buckets whose events were evicted, by bucket index.
+    history: BTreeMap<i64, u64>,
+    /// Rules that collapse duplicate probes as they arrive
+    /// ([`collapses`]): the index in `events` of each probe by the hash of
+    /// its dedup key and time, once the key holds [`SEEN_FROM`] probes
+    /// (smaller lists are searched). Dropped whenever `events` is trimmed.
+    seen: Option<HashMap<u64, u32, foldhash::fast::FixedState>>,
 }
 
 #[derive(Debug, Default)]
@@ -116,6 +147,8 @@ struct RuleState {
     closed: Vec<Finding>,
     /// Events dropped by the state cap.
     evicted: u64,
+    /// Duplicate probes collapsed as they arrived ([`collapses`]).
+    collapsed: u64,
     /// Last emitted digest and version per finding id (streaming).
     emitted: HashMap<String, (String, u32)>,
     /// Tumbling rules with a pivot (streaming): the bucket of the
@@ -141,6 +174,9 @@ pub struct Run<'e> {
     hits: Vec<(usize, bool, Key)>,
     /// Shared strings of keys and confirmations.
     interner: Interner,
+    /// Per rule: whether duplicate probes are collapsed as they arrive
+    /// ([`collapses`]).
+    collapse: Vec<bool>,
 }
 
 impl<'e> Run<'e> {
@@ -155,6 +191,11 @@ impl<'e> Run<'e> {
             retained: 0,
             hits: Vec::new(),
             interner: Interner::default(),
+            collapse: engine
+                .rules
+                .iter()
+                .map(|r| collapses(r) && engine.max_events_per_key.is_none())
+                .collect(),
         }
     }
 
@@ -222,6 +263,11 @@ impl<'e> Run<'e> {
                 let cap = self.engine.max_events_per_key;
                 let n = match (probe, &arc, &conf) {
                     (true, Some(a), _) => {
+                        if self.collapse[i] && collapse_duplicate(&self.engine.rules[i], st, a) {
+                            rs.collapsed += 1;
+                            self.retained -= 1;
+                            continue;
+                        }
                         st.events.push(a.clone());
                         cap.filter(|c| st.events.len() > c.saturating_mul(2))
                             .map_or(0, |c| keep_latest(&mut st.events, c, canonical_cmp))
@@ -272,6 +318,7 @@ impl<'e> Run<'e> {
             for g in self.rules[i].groups.values_mut() {
                 let before = g.events.len();
                 g.events.retain(|e| e.time > cut);
+                g.trimmed();
                 self.retained -= (before - g.events.len()) as u64;
             }
         }
@@ -378,6 +425,7 @@ impl<'e> Run<'e> {
                 // that belongs to no open episode is final: evict it.
                 g.events
                     .retain(|e| e.time > horizon || evict_before.is_some_and(|s| e.time >= s));
+                g.trimmed();
                 // Confirmations matter up to one window after an episode.
                 let conf_cut = sub(evict_before.map_or(horizon, |s| s.min(horizon)), window);
                 g.confirms.retain(|e| e.time() > conf_cut);
@@ -431,7 +479,7 @@ impl<'e> Run<'e> {
             let (found, first_pending, done_values) = {
                 let g = &self.rules[i].groups[&key];
                 let (evs, conf, first_pending) = streaming_view(rule, g, watermark, pending_after);
-                let history = g.history.as_deref().unwrap_or(&NO_HISTORY);
+                let history = g.history();
                 let found = self.tumbling_findings(rule, &key, &evs, &conf, history);
                 // Threshold values of the buckets about to be evicted.
                 let mut done_values: BTreeMap<i64, u64> = BTreeMap::new();
@@ -459,27 +507,28 @@ impl<'e> Run<'e> {
             };
             g.dirty = first_pending.is_some();
             if !done_values.is_empty() {
-                g.history.get_or_insert_default().extend(done_values);
+                g.extra.get_or_insert_default().history.extend(done_values);
             }
             if let Some(bl) = &rule.window.baseline {
                 // Buckets from fb - 1 on may still be evaluated; they need
                 // `history` buckets before them.
                 let keep_from = fb.saturating_sub(1).saturating_sub(bl.buckets(len) as i64);
-                if let Some(h) = &mut g.history {
-                    **h = h.split_off(&keep_from);
-                    if h.is_empty() {
-                        g.history = None;
+                if let Some(x) = &mut g.extra {
+                    x.history = x.history.split_off(&keep_from);
+                    if x.history.is_empty() && x.seen.is_none() {
+                        g.extra = None;
                     }
                 }
             }
             let before = g.events.len() + g.confirms.len();
             g.events.retain(|e| !done(bucket_of(e.time, len)));
+            g.trimmed();
             // Confirmations matter from the first bucket not done.
             let conf_cut = bucket_start(fb.saturating_sub(1), len);
             g.confirms.retain(|e| e.time() >= conf_cut);
             let after = g.events.len() + g.confirms.len();
             self.retained -= (before - after) as u64;
-            if g.events.is_empty() && g.confirms.is_empty() && g.history.is_none() {
+            if g.events.is_empty() && g.confirms.is_empty() && g.history().is_empty() {
                 st.groups.remove(&key);
             }
         }
@@ -518,6 +567,7 @@ impl<'e> Run<'e> {
                 matched: rs.matched,
                 groups: rs.groups.len() as u64,
                 evicted: rs.evicted,
+                duplicates: rs.collapsed,
                 ..Default::default()
             };
             let mut f = rs.closed.clone();
@@ -534,7 +584,7 @@ impl<'e> Run<'e> {
                 let mut evs = prepared(rule, &g.events, &g.confirms, &mut dups);
                 st.duplicates += dups;
                 let mut conf: Vec<&Confirm> = g.confirms.iter().map(|e| e.as_ref()).collect();
-                conf.sort_by_key(|e| e.time());
+                conf.sort_by(|a, b| confirm::canonical_cmp(a, b));
                 match rule.window.kind {
                     WindowKind::Lookback => {
                         let Some(now) = now else { continue };
@@ -559,15 +609,9 @@ impl<'e> Run<'e> {
                     }
                     WindowKind::Tumbling => {
                         f.extend(
-                            self.tumbling_findings(
-                                rule,
-                                key,
-                                &evs,
-                                &conf,
-                                g.history.as_deref().unwrap_or(&NO_HISTORY),
-                            )
-                            .into_iter()
-                            .map(|(f, _)| f),
+                            self.tumbling_findings(rule, key, &evs, &conf, g.history())
+                                .into_iter()
+                                .map(|(f, _)| f),
                         );
                     }
                 }
@@ -908,6 +952,110 @@ fn key_of(rule: &Rule, ev: &Event, interner: &mut Interner) -> Key {
         .collect()
 }
 
+/// Whether `rule` can collapse duplicate probes as they arrive instead of
+/// only at evaluation: it has a dedup key and no completion filter (which
+/// runs before dedup and depends on the probe's own time and value). Only
+/// duplicates of the same time are collapsed, and the one kept is the first
+/// in canonical order, which is the row [`prepared`] keeps: evaluation,
+/// eviction (by time) and the `duplicates` count are unchanged, and a key
+/// holds one probe per repeated row (the same log collected twice, copies
+/// of one EVTX file) instead of every copy. Not with a state cap, which
+/// counts the raw rows.
+fn collapses(rule: &Rule) -> bool {
+    !rule.dedup.is_empty() && rule.completed.is_none()
+}
+
+/// Collapses `ev` into an equal probe of `st` (same dedup key, same time)
+/// if there is one, keeping the first of the two in canonical order;
+/// `false` when `ev` is to be kept as a new probe. Rows with a missing
+/// dedup field are never collapsed ([`prepared`] keeps them all).
+fn collapse_duplicate(rule: &Rule, st: &mut KeyState, ev: &Arc<Event>) -> bool {
+    let Some(h) = dedup_hash(rule, ev) else {
+        return false;
+    };
+    let found = if st.events.len() < SEEN_FROM {
+        st.events.iter().position(|e| same_row(rule, e, ev))
+    } else {
+        let events = &st.events;
+        let seen = st
+            .extra
+            .get_or_insert_default()
+            .seen
+            .get_or_insert_with(|| {
+                let mut m = HashMap::with_hasher(foldhash::fast::FixedState::default());
+                for (j, e) in events.iter().enumerate() {
+                    if let (Some(h), Ok(j)) = (dedup_hash(rule, e), u32::try_from(j)) {
+                        m.entry(h).or_insert(j);
+                    }
+                }
+                m
+            });
+        match seen.get(&h) {
+            Some(&j)
+                if st
+                    .events
+                    .get(j as usize)
+                    .is_some_and(|e| same_row(rule, e, ev)) =>
+            {
+                Some(j as usize)
+            }
+            _ => {
+                // A new row (or, once in 2^64, another row of the same
+                // hash: it is kept, and `prepared` still dedups it).
+                if let Ok(j) = u32::try_from(st.events.len()) {
+                    seen.insert(h, j);
+                }
+                None
+            }
+        }
+    };
+    let Some(j) = found else {
+        return false;
+    };
+    if canonical_cmp(ev, &st.events[j]).is_lt() {
+        st.events[j] = ev.clone();
+    }
+    true
+}
+
+/// Hash of a probe's time and normalized dedup key ([`normalize_user`] of
+/// each field, as [`prepared`] compares them); `None` when a field is
+/// missing.
+fn dedup_hash(rule: &Rule, ev: &Event) -> Option<u64> {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::fast::FixedState::default().build_hasher();
+    h.write_i128(ev.time.as_nanosecond());
+    for f in &rule.dedup {
+        let v = ev.get(*f)?.trim();
+        if v.is_ascii() {
+            for b in v.bytes() {
+                h.write_u8(b.to_ascii_lowercase());
+            }
+        } else {
+            h.write(normalize_user(v).as_bytes());
+        }
+        h.write_u8(0xff);
+    }
+    Some(h.finish())
+}
+
+/// Whether two probes are rows [`prepared`] would collapse and have the
+/// same time.
+fn same_row(rule: &Rule, a: &Event, b: &Event) -> bool {
+    a.time == b.time
+        && rule.dedup.iter().all(|f| match (a.get(*f), b.get(*f)) {
+            (Some(x), Some(y)) => {
+                let (x, y) = (x.trim(), y.trim());
+                if x.is_ascii() && y.is_ascii() {
+                    x.eq_ignore_ascii_case(y)
+                } else {
+                    normalize_user(x) == normalize_user(y)
+                }
+            }
+            _ => false,
+        })
+}
+
 /// One key's probe events in canonical order with duplicate rows removed
 /// (the kept row of a duplicate set is the first in canonical order) and
 /// completed sign-ins dropped.
@@ -991,7 +1139,7 @@ fn streaming_view<'a>(
     let mut evs = prepared(rule, &g.events, &g.confirms, &mut 0);
     evs.retain(|e| e.time <= watermark && !is_pending(rule, pending_after, e));
     let mut conf: Vec<&Confirm> = g.confirms.iter().map(|e| e.as_ref()).collect();
-    conf.sort_by_key(|e| e.time());
+    conf.sort_by(|a, b| confirm::canonical_cmp(a, b));
     (evs, conf, first_pending)
 }
 
