@@ -115,14 +115,22 @@ impl KeyState {
         self.extra.as_ref().map_or(&NO_HISTORY, |x| &x.history)
     }
 
-    /// Forgets the duplicate index after `events` was trimmed.
-    fn trimmed(&mut self) {
+    /// Keeps the events `keep` accepts and returns how many were dropped.
+    /// The duplicate index is forgotten when any was (positions moved), and
+    /// `extra` once it holds nothing.
+    fn retain_events(&mut self, mut keep: impl FnMut(&Event) -> bool) -> usize {
+        let before = self.events.len();
+        self.events.retain(|e| keep(e));
+        let dropped = before - self.events.len();
         if let Some(x) = &mut self.extra {
-            x.seen = None;
-            if x.history.is_empty() {
+            if dropped > 0 {
+                x.seen = None;
+            }
+            if x.history.is_empty() && x.seen.is_none() {
                 self.extra = None;
             }
         }
+        dropped
     }
 }
 
@@ -135,7 +143,7 @@ struct Extra {
     /// Rules that collapse duplicate probes as they arrive
     /// ([`collapses`]): the index in `events` of each probe by the hash of
     /// its dedup key and time, once the key holds [`SEEN_FROM`] probes
-    /// (smaller lists are searched). Dropped whenever `events` is trimmed.
+    /// (smaller lists are searched). Dropped when events are removed ([`KeyState::retain_events`]).
     seen: Option<HashMap<u64, u32, foldhash::fast::FixedState>>,
 }
 
@@ -316,10 +324,7 @@ impl<'e> Run<'e> {
                 continue;
             };
             for g in self.rules[i].groups.values_mut() {
-                let before = g.events.len();
-                g.events.retain(|e| e.time > cut);
-                g.trimmed();
-                self.retained -= (before - g.events.len()) as u64;
+                self.retained -= g.retain_events(|e| e.time > cut) as u64;
             }
         }
     }
@@ -420,17 +425,16 @@ impl<'e> Run<'e> {
                 };
                 // Keys with pending rows are looked at again next time.
                 g.dirty = first_pending.is_some();
-                let before = g.events.len() + g.confirms.len();
                 // An event no future window can reach (time <= horizon) and
                 // that belongs to no open episode is final: evict it.
-                g.events
-                    .retain(|e| e.time > horizon || evict_before.is_some_and(|s| e.time >= s));
-                g.trimmed();
+                let dropped = g.retain_events(|e| {
+                    e.time > horizon || evict_before.is_some_and(|s| e.time >= s)
+                });
                 // Confirmations matter up to one window after an episode.
                 let conf_cut = sub(evict_before.map_or(horizon, |s| s.min(horizon)), window);
+                let before = g.confirms.len();
                 g.confirms.retain(|e| e.time() > conf_cut);
-                let after = g.events.len() + g.confirms.len();
-                self.retained -= (before - after) as u64;
+                self.retained -= (dropped + before - g.confirms.len()) as u64;
                 if g.events.is_empty() && g.confirms.is_empty() {
                     st.groups.remove(&key);
                 }
@@ -515,19 +519,15 @@ impl<'e> Run<'e> {
                 let keep_from = fb.saturating_sub(1).saturating_sub(bl.buckets(len) as i64);
                 if let Some(x) = &mut g.extra {
                     x.history = x.history.split_off(&keep_from);
-                    if x.history.is_empty() && x.seen.is_none() {
-                        g.extra = None;
-                    }
                 }
             }
-            let before = g.events.len() + g.confirms.len();
-            g.events.retain(|e| !done(bucket_of(e.time, len)));
-            g.trimmed();
+            // (Also drops `extra` if the history split left it empty.)
+            let dropped = g.retain_events(|e| !done(bucket_of(e.time, len)));
             // Confirmations matter from the first bucket not done.
             let conf_cut = bucket_start(fb.saturating_sub(1), len);
+            let before = g.confirms.len();
             g.confirms.retain(|e| e.time() >= conf_cut);
-            let after = g.events.len() + g.confirms.len();
-            self.retained -= (before - after) as u64;
+            self.retained -= (dropped + before - g.confirms.len()) as u64;
             if g.events.is_empty() && g.confirms.is_empty() && g.history().is_empty() {
                 st.groups.remove(&key);
             }
