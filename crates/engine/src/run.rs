@@ -115,6 +115,28 @@ impl KeyState {
         self.extra.as_ref().map_or(&NO_HISTORY, |x| &x.history)
     }
 
+    /// Evicts the final events (`evicted`) and the held duplicates of the
+    /// counted ones among them (`gone`, their dedup keys: [`dedup_keys`]),
+    /// which can never count again and must not once the row they
+    /// duplicate is gone. Returns (events dropped, duplicates among them).
+    fn evict(
+        &mut self,
+        rule: &Rule,
+        evicted: impl Fn(&Event) -> bool,
+        gone: &HashSet<Vec<String>>,
+    ) -> (usize, u64) {
+        let mut dups = 0;
+        let dropped = self.retain_events(|e| {
+            if evicted(e) {
+                return false;
+            }
+            let dup = !gone.is_empty() && dedup_key(rule, e).is_some_and(|k| gone.contains(&k));
+            dups += u64::from(dup);
+            !dup
+        });
+        (dropped, dups)
+    }
+
     /// Keeps the events `keep` accepts and returns how many were dropped.
     /// The duplicate index is forgotten when any was (positions moved), and
     /// `extra` once it holds nothing.
@@ -390,6 +412,11 @@ impl<'e> Run<'e> {
             let pending_after = pending_after(rule, watermark);
             let final_wm = pending_after.unwrap_or(watermark);
             let horizon = sub(final_wm, window);
+            // An event no future window can reach (time <= horizon) and
+            // that belongs to no open episode is final.
+            let final_ = |e: &Event, open_start: Option<Timestamp>| {
+                e.time <= horizon && open_start.is_none_or(|s| e.time < s)
+            };
             let keys: Vec<Key> = self.rules[i]
                 .groups
                 .iter()
@@ -398,7 +425,7 @@ impl<'e> Run<'e> {
                 .collect();
             for key in keys {
                 self.cap_key(i, &key);
-                let (found, evict_before, first_pending) = {
+                let (found, evict_before, first_pending, gone) = {
                     let g = &self.rules[i].groups[&key];
                     let (evs, conf, first_pending) =
                         streaming_view(rule, g, watermark, pending_after);
@@ -413,7 +440,8 @@ impl<'e> Run<'e> {
                         .filter(|ep| add(evs[ep.end].time, window) >= final_wm)
                         .map(|ep| evs[ep.start].time)
                         .min();
-                    (found, open_start, first_pending)
+                    let gone = dedup_keys(rule, &evs, |e| final_(e, open_start));
+                    (found, open_start, first_pending, gone)
                 };
                 let st = &mut self.rules[i];
                 for (f, _) in found {
@@ -425,11 +453,8 @@ impl<'e> Run<'e> {
                 };
                 // Keys with pending rows are looked at again next time.
                 g.dirty = first_pending.is_some();
-                // An event no future window can reach (time <= horizon) and
-                // that belongs to no open episode is final: evict it.
-                let dropped = g.retain_events(|e| {
-                    e.time > horizon || evict_before.is_some_and(|s| e.time >= s)
-                });
+                let (dropped, dups) = g.evict(rule, |e| final_(e, evict_before), &gone);
+                st.collapsed += dups;
                 // Confirmations matter up to one window after an episode.
                 let conf_cut = sub(evict_before.map_or(horizon, |s| s.min(horizon)), window);
                 let before = g.confirms.len();
@@ -480,7 +505,7 @@ impl<'e> Run<'e> {
             .collect();
         for key in keys {
             self.cap_key(i, &key);
-            let (found, first_pending, done_values) = {
+            let (found, first_pending, done_values, gone) = {
                 let g = &self.rules[i].groups[&key];
                 let (evs, conf, first_pending) = streaming_view(rule, g, watermark, pending_after);
                 let history = g.history();
@@ -497,7 +522,8 @@ impl<'e> Run<'e> {
                         done_values.insert(g.bucket, bucket::threshold_value(rule, &g.events));
                     }
                 }
-                (found, first_pending, done_values)
+                let gone = dedup_keys(rule, &evs, |e| done(bucket_of(e.time, len)));
+                (found, first_pending, done_values, gone)
             };
             let st = &mut self.rules[i];
             for (f, b) in found {
@@ -522,7 +548,8 @@ impl<'e> Run<'e> {
                 }
             }
             // (Also drops `extra` if the history split left it empty.)
-            let dropped = g.retain_events(|e| !done(bucket_of(e.time, len)));
+            let (dropped, dups) = g.evict(rule, |e| done(bucket_of(e.time, len)), &gone);
+            st.collapsed += dups;
             // Confirmations matter from the first bucket not done.
             let conf_cut = bucket_start(fb.saturating_sub(1), len);
             let before = g.confirms.len();
@@ -1056,6 +1083,35 @@ fn same_row(rule: &Rule, a: &Event, b: &Event) -> bool {
         })
 }
 
+/// The dedup keys of the counted probes `evs` (what [`prepared`] kept)
+/// that `evicted` selects.
+fn dedup_keys(
+    rule: &Rule,
+    evs: &[&Event],
+    evicted: impl Fn(&Event) -> bool,
+) -> HashSet<Vec<String>> {
+    if rule.dedup.is_empty() {
+        return HashSet::new();
+    }
+    evs.iter()
+        .filter(|e| evicted(e))
+        .filter_map(|e| dedup_key(rule, e))
+        .collect()
+}
+
+/// A probe's normalized dedup key ([`normalize_user`] of each field);
+/// `None` when the rule has none or a field is missing (such rows are never
+/// duplicates).
+fn dedup_key(rule: &Rule, e: &Event) -> Option<Vec<String>> {
+    if rule.dedup.is_empty() {
+        return None;
+    }
+    rule.dedup
+        .iter()
+        .map(|f| e.get(*f).map(normalize_user))
+        .collect()
+}
+
 /// One key's probe events in canonical order with duplicate rows removed
 /// (the kept row of a duplicate set is the first in canonical order) and
 /// completed sign-ins dropped.
@@ -1091,17 +1147,7 @@ fn prepared<'a>(
     if !rule.dedup.is_empty() {
         let mut seen: HashSet<Vec<String>> = HashSet::new();
         let before = evs.len();
-        evs.retain(|e| {
-            let k: Option<Vec<String>> = rule
-                .dedup
-                .iter()
-                .map(|f| e.get(*f).map(normalize_user))
-                .collect();
-            match k {
-                Some(k) => seen.insert(k),
-                None => true,
-            }
-        });
+        evs.retain(|e| dedup_key(rule, e).is_none_or(|k| seen.insert(k)));
         *dups += (before - evs.len()) as u64;
     }
     evs

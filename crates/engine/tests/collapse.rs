@@ -387,3 +387,63 @@ fn thirty_copies_of_a_probe_are_one_probe() {
     assert_eq!(stats.duplicates, 30);
     assert_eq!(batch(&rules, NO_COLLAPSE, &evs).0, f);
 }
+
+/// Hand-computed (found by the streaming proptest): a copy of a probe one
+/// minute later is a duplicate for good. Batch: the probes at 00:24 and
+/// 00:39 are a full window (15 min) apart, so no window holds two apps. A
+/// stream advanced to 00:39 evicts the 00:24 probe; its copy must go with
+/// it, or the copy (00:25) and 00:39 make a two-app window at the end.
+#[test]
+fn a_copy_is_evicted_with_the_probe_it_duplicates() {
+    let probe = |secs: i64, app: &str, client: &str, agent: &str, req: Option<&str>, rec: u64| {
+        let mut e = Event::new(
+            at(secs),
+            EventKind::EntraSignIn,
+            table::SIGNIN_LOGS,
+            Origin {
+                file: 0,
+                record: rec,
+            },
+        );
+        e.user = Some("ann@c.com".into());
+        e.source_ip = Some("198.51.100.7".into());
+        e.result_code = Some("50076".into());
+        e.app_id = Some(app.into());
+        e.client_app = Some(client.into());
+        e.user_agent = Some(agent.into());
+        e.request_id = req.map(str::to_string);
+        e
+    };
+    let evs = [
+        probe(24 * 60, "app-2", "Browser", "curl/8", Some("req-a"), 1),
+        probe(25 * 60, "app-2", "Browser", "curl/8", Some("req-a"), 2),
+        probe(
+            39 * 60,
+            "app-1",
+            "Exchange ActiveSync",
+            "python-requests/2",
+            None,
+            3,
+        ),
+    ];
+    let rules: Vec<Rule> = rules()
+        .into_iter()
+        .filter(|r| r.id == "mfa_sweep")
+        .collect();
+    for cap in [None, NO_COLLAPSE] {
+        let (f, sum) = batch(&rules, cap, &evs);
+        assert!(f.is_empty(), "{}", brief(&f).join("\n"));
+        assert_eq!(sum.rules[0].duplicates, 1);
+    }
+    let engine = EngineBuilder::new()
+        .rules(rules)
+        .profile("recommended")
+        .build();
+    let mut stream = engine.run(vec!["input".into()]);
+    evs.iter().cloned().for_each(|e| stream.push(e));
+    let updates = stream.advance(at(39 * 60));
+    assert!(updates.is_empty());
+    let (f, sum) = stream.finish();
+    assert!(f.is_empty(), "{}", brief(&f).join("\n"));
+    assert_eq!(sum.rules[0].duplicates, 1);
+}
